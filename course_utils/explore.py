@@ -1,0 +1,156 @@
+"""Plain functions behind the notebooks' interactive explorers and demonstrations.
+
+Each widget in the course is a thin ``ipywidgets`` layer over a function here, so the tests
+call exactly what a student moves the sliders of.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import check_image, check_scale
+from .degrade import JPEG, Blur, Noise, Pipeline, add_gaussian_noise, gaussian_blur
+from .degrade import jpeg_compress, modcrop, resize
+from .metrics import mse, psnr, sr_metrics, ssim, y_channel
+
+__all__ = [
+    "DISTORTIONS",
+    "degrade_and_upscale",
+    "distort",
+    "distortion_metrics",
+    "match_mse",
+]
+
+
+def degrade_and_upscale(
+    hr: np.ndarray,
+    scale: int,
+    method: str = "bicubic",
+    blur_sigma: float = 0.0,
+    noise_sigma: float = 0.0,
+    jpeg_quality: int | None = None,
+    seed: int = 0,
+) -> dict:
+    """Degrade an HR image, upscale it back with ``method``, and score the result.
+
+    The degradation is blur -> bicubic downsampling by ``scale`` -> noise -> JPEG (each step
+    skipped at strength 0 / ``None``); the upscaling uses :func:`course_utils.degrade.resize`.
+
+    Returns
+    -------
+    dict with ``"hr"`` (modcropped), ``"lr"``, ``"sr"`` (float images), ``"psnr"``, ``"ssim"``
+    (standard SR recipe on Y with the border cropped).
+    """
+    scale = check_scale(scale)
+    hr = modcrop(check_image(hr, "hr"), scale).astype(np.float64)
+    steps = [Blur(blur_sigma)] if blur_sigma > 0 else []
+    lr = Pipeline(steps, seed=seed)(hr) if steps else hr
+    lr = resize(lr, 1 / scale, "bicubic")
+    steps = ([Noise(noise_sigma)] if noise_sigma > 0 else []) + (
+        [JPEG(jpeg_quality)] if jpeg_quality is not None else []
+    )
+    lr = np.clip(Pipeline(steps, seed=seed)(lr) if steps else lr, 0.0, 1.0)
+    sr = np.clip(resize(lr, scale, method), 0.0, 1.0)
+    p, s = sr_metrics(sr, hr, scale)
+    return {"hr": hr, "lr": lr, "sr": sr, "psnr": p, "ssim": s}
+
+
+#: Distortions of the "equal MSE, different SSIM" demonstration; strength is in their units.
+DISTORTIONS = {
+    "mean shift": "added constant (fraction of full range)",
+    "contrast stretch": "fractional change of contrast around the mean",
+    "blur": "Gaussian sigma (pixels)",
+    "noise": "Gaussian noise sigma (fraction of full range)",
+    "jpeg": "100 - JPEG quality",
+}
+
+
+def distort(image: np.ndarray, kind: str, strength: float, seed: int = 0) -> np.ndarray:
+    """Apply one distortion of :data:`DISTORTIONS` at ``strength``; float in [0, 1] out.
+
+    ``"mean shift"`` adds ``strength``; ``"contrast stretch"`` scales deviations from the
+    image mean by ``1 + strength``; ``"blur"`` uses :func:`gaussian_blur`; ``"noise"``
+    :func:`add_gaussian_noise` (seeded); ``"jpeg"`` :func:`jpeg_compress` at quality
+    ``100 - strength``. Results are clipped to [0, 1].
+    """
+    image = check_image(image).astype(np.float64)
+    if kind not in DISTORTIONS:
+        raise ValueError(f"unknown distortion {kind!r}; choose one of {', '.join(DISTORTIONS)}.")
+    if kind == "mean shift":
+        out = image + strength
+    elif kind == "contrast stretch":
+        out = image.mean() + (1 + strength) * (image - image.mean())
+    elif kind == "blur":
+        out = gaussian_blur(image, strength)
+    elif kind == "noise":
+        out = add_gaussian_noise(image, strength, rng=seed)
+    else:
+        quality = int(round(100 - strength))
+        out = jpeg_compress(image, min(max(quality, 1), 95))
+    return np.clip(out, 0.0, 1.0)
+
+
+def distortion_metrics(image: np.ndarray, kind: str, strength: float, seed: int = 0) -> dict:
+    """Distort ``image`` and return the distorted image with its MSE, PSNR and SSIM.
+
+    Metrics are on the [0, 1] scale (PSNR with peak 1) and SSIM on Y (``data_range=255``)
+    for RGB images, on the image itself for grayscale ones.
+    """
+    distorted = distort(image, kind, strength, seed)
+    reference = image.astype(np.float64)
+    if reference.ndim == 3:
+        s = ssim(y_channel(reference), y_channel(distorted), data_range=255.0)
+    else:
+        s = ssim(reference, distorted, data_range=1.0)
+    return {
+        "image": distorted,
+        "mse": mse(reference, distorted),
+        "psnr": psnr(reference, distorted, data_range=1.0),
+        "ssim": s,
+    }
+
+
+_SEARCH_RANGE = {
+    "mean shift": (0.0, 0.5),
+    "contrast stretch": (0.0, 2.0),
+    "blur": (0.0, 10.0),
+    "noise": (0.0, 0.5),
+    "jpeg": (0.0, 99.0),
+}
+
+
+def match_mse(
+    image: np.ndarray, kind: str, target_mse: float, seed: int = 0, iterations: int = 40
+) -> tuple[float, float]:
+    """Find the strength of a distortion whose MSE is closest to ``target_mse``.
+
+    Bisection on the strength: MSE grows monotonically with every continuous distortion
+    here. JPEG quality is an integer, so its MSE can only be matched to the nearest step.
+
+    Returns
+    -------
+    (strength, achieved_mse)
+    """
+    if target_mse <= 0:
+        raise ValueError(f"target_mse must be positive, got {target_mse}.")
+    lo, hi = _SEARCH_RANGE[kind] if kind in _SEARCH_RANGE else (None, None)
+    if lo is None:
+        raise ValueError(f"unknown distortion {kind!r}; choose one of {', '.join(DISTORTIONS)}.")
+    reference = check_image(image).astype(np.float64)
+
+    def error(strength: float) -> float:
+        return mse(reference, distort(reference, kind, strength, seed))
+
+    if error(hi) < target_mse:
+        raise ValueError(f"{kind} cannot reach an MSE of {target_mse:g} on this image "
+                         f"(at most {error(hi):g}); choose a smaller target.")
+    if kind == "jpeg":
+        candidates = np.arange(int(lo), int(hi) + 1)
+        errors = np.array([error(float(c)) for c in candidates])
+        best = int(np.argmin(np.abs(errors - target_mse)))
+        return float(candidates[best]), float(errors[best])
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if error(mid) < target_mse else (lo, mid)
+    strength = (lo + hi) / 2
+    return strength, error(strength)

@@ -1,0 +1,373 @@
+"""Image quality metrics: MSE, PSNR, SSIM, and the SR evaluation convention.
+
+The NumPy functions are written from the formulas, to be read; they agree with
+``skimage.metrics`` to within 1e-6 (the tests check it). The ``*_torch`` functions compute the
+same quantities on batches of tensors, differentiably, for training loops.
+
+The **standard SR recipe** (:func:`sr_metrics`), used by every published table:
+
+1. quantise the output to 8 bits, as when it is saved as PNG;
+2. convert output and reference to Y (BT.601 studio range, MATLAB's ``rgb2ycbcr``), rounded
+   to integers as MATLAB does for uint8 images; a grayscale image counts as R = G = B;
+3. crop ``scale`` pixels from every border;
+4. PSNR with peak 255; SSIM with an 11x11 Gaussian window, sigma 1.5, L = 255.
+
+Rounding Y (step 2) moves a mean PSNR by about 0.01-0.03 dB relative to float Y; we round
+to match the MATLAB scripts that produced the published numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .checks import check_image, check_same_shape, check_scale
+from .data import to_uint8
+
+__all__ = [
+    "crop_border",
+    "gaussian_window",
+    "mse",
+    "psnr",
+    "psnr_torch",
+    "rgb_to_y",
+    "rgb_to_y_torch",
+    "sr_metrics",
+    "ssim",
+    "ssim_components",
+    "ssim_torch",
+    "y_channel",
+]
+
+#: SSIM constants of Wang et al. (2004).
+K1, K2, WINDOW_SIZE, WINDOW_SIGMA = 0.01, 0.03, 11, 1.5
+
+
+def _pair(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    reference = check_image(reference, "reference")
+    test = check_image(test, "test")
+    check_same_shape(reference, test, ("reference", "test"))
+    return reference.astype(np.float64), test.astype(np.float64)
+
+
+def mse(reference: np.ndarray, test: np.ndarray) -> float:
+    """Mean squared error, :math:`\\mathrm{MSE} = \\frac{1}{N}\\sum_i (x_i - y_i)^2`.
+
+    Averaged over every pixel and channel.
+    """
+    reference, test = _pair(reference, test)
+    return float(np.mean((reference - test) ** 2))
+
+
+def psnr(reference: np.ndarray, test: np.ndarray, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in decibels.
+
+    .. math:: \\mathrm{PSNR} = 10 \\log_{10} \\frac{L^2}{\\mathrm{MSE}}
+
+    where :math:`L` is ``data_range``, the peak value (1 for float images, 255 for 8-bit).
+    Identical images give ``inf``. Every 10x reduction of the MSE adds 10 dB.
+
+    Equivalent to ``skimage.metrics.peak_signal_noise_ratio(reference, test,
+    data_range=data_range)``.
+    """
+    if data_range <= 0:
+        raise ValueError(f"data_range must be positive (1.0 for float, 255 for 8-bit), got "
+                         f"{data_range!r}.")
+    error = mse(reference, test)
+    if error == 0:
+        return float("inf")
+    return float(10 * np.log10(data_range**2 / error))
+
+
+def gaussian_window(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA) -> np.ndarray:
+    """A normalised 1-D Gaussian window, :math:`g_i \\propto e^{-i^2 / 2\\sigma^2}`.
+
+    SSIM uses the separable 2-D window :math:`g g^T` (11x11, sigma 1.5).
+    """
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"window size must be a positive odd number, got {size}.")
+    i = np.arange(size) - size // 2
+    g = np.exp(-(i**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _local_mean(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Weighted local mean over every position where the window fits ('valid' filtering)."""
+    rows = sliding_window_view(image, window.size, axis=0) @ window
+    return sliding_window_view(rows, window.size, axis=1) @ window
+
+
+def _ssim_statistics(x: np.ndarray, y: np.ndarray, window: np.ndarray):
+    mu_x, mu_y = _local_mean(x, window), _local_mean(y, window)
+    var_x = _local_mean(x * x, window) - mu_x**2
+    var_y = _local_mean(y * y, window) - mu_y**2
+    cov_xy = _local_mean(x * y, window) - mu_x * mu_y
+    return mu_x, mu_y, var_x, var_y, cov_xy
+
+
+def _check_ssim_input(reference, test, data_range, window_size):
+    reference, test = _pair(reference, test)
+    if min(reference.shape[:2]) < window_size:
+        raise ValueError(
+            f"SSIM needs images of at least {window_size}x{window_size} pixels (the window "
+            f"size), got {reference.shape[:2]}; use a smaller window_size for tiny images."
+        )
+    if data_range <= 0:
+        raise ValueError(f"data_range must be positive, got {data_range!r}.")
+    return reference, test
+
+
+def ssim(
+    reference: np.ndarray,
+    test: np.ndarray,
+    data_range: float = 1.0,
+    *,
+    window_size: int = WINDOW_SIZE,
+    sigma: float = WINDOW_SIGMA,
+    full: bool = False,
+) -> float | tuple[float, np.ndarray]:
+    """Structural similarity index (Wang et al., 2004).
+
+    With local Gaussian-weighted means :math:`\\mu`, variances :math:`\\sigma^2` and
+    covariance :math:`\\sigma_{xy}`,
+
+    .. math::
+
+        \\mathrm{SSIM}(x, y) = \\frac{(2\\mu_x\\mu_y + C_1)(2\\sigma_{xy} + C_2)}
+                                    {(\\mu_x^2 + \\mu_y^2 + C_1)(\\sigma_x^2 + \\sigma_y^2 + C_2)},
+        \\quad C_1 = (K_1 L)^2,\\ C_2 = (K_2 L)^2
+
+    with :math:`K_1 = 0.01`, :math:`K_2 = 0.03`, :math:`L` = ``data_range``. The map is
+    computed wherever the window fits inside the image and averaged; an RGB image gives the
+    mean of its three channels' SSIM.
+
+    Parameters
+    ----------
+    reference, test : ndarray, shape (H, W) or (H, W, 3)
+    data_range : float
+        Peak value :math:`L`: 1.0 for float images, 255 for 8-bit or Y values.
+    window_size, sigma : int, float
+        Gaussian window (11 and 1.5 in the paper).
+    full : bool
+        Also return the SSIM map (channel mean for RGB), of size
+        ``(H - window_size + 1, W - window_size + 1)``.
+
+    Returns
+    -------
+    mssim : float
+    ssim_map : ndarray, only if ``full``
+
+    Notes
+    -----
+    Equals ``skimage.metrics.structural_similarity(reference, test,
+    gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=L)`` (with
+    ``channel_axis=-1`` for RGB): scikit-image filters the whole image and then drops the
+    border where the window did not fit, which is the same set of positions.
+
+    References
+    ----------
+    .. [1] Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment:
+           from error visibility to structural similarity", IEEE TIP 13(4), 2004.
+    """
+    reference, test = _check_ssim_input(reference, test, data_range, window_size)
+    window = gaussian_window(window_size, sigma)
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    x = reference if reference.ndim == 3 else reference[..., None]
+    y = test if test.ndim == 3 else test[..., None]
+    maps = []
+    for c in range(x.shape[2]):
+        mu_x, mu_y, var_x, var_y, cov_xy = _ssim_statistics(x[..., c], y[..., c], window)
+        numerator = (2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)
+        denominator = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+        maps.append(numerator / denominator)
+    ssim_map = np.mean(maps, axis=0)
+    value = float(np.mean([m.mean() for m in maps]))
+    return (value, ssim_map) if full else value
+
+
+def ssim_components(
+    reference: np.ndarray,
+    test: np.ndarray,
+    data_range: float = 1.0,
+    *,
+    window_size: int = WINDOW_SIZE,
+    sigma: float = WINDOW_SIGMA,
+) -> dict[str, np.ndarray]:
+    """The luminance, contrast and structure maps whose product is the SSIM map.
+
+    .. math::
+
+        l = \\frac{2\\mu_x\\mu_y + C_1}{\\mu_x^2 + \\mu_y^2 + C_1},\\quad
+        c = \\frac{2\\sigma_x\\sigma_y + C_2}{\\sigma_x^2 + \\sigma_y^2 + C_2},\\quad
+        s = \\frac{\\sigma_{xy} + C_3}{\\sigma_x\\sigma_y + C_3}
+
+    With :math:`C_3 = C_2 / 2`, :math:`l \\cdot c \\cdot s` is exactly the SSIM map.
+    Grayscale images only (pass the Y channel of an RGB image).
+
+    Returns
+    -------
+    dict with keys ``"luminance"``, ``"contrast"``, ``"structure"``, ``"ssim"``
+    """
+    reference, test = _check_ssim_input(reference, test, data_range, window_size)
+    if reference.ndim != 2:
+        raise ValueError("ssim_components takes grayscale (H, W) images; pass y_channel(rgb).")
+    mu_x, mu_y, var_x, var_y, cov_xy = _ssim_statistics(
+        reference, test, gaussian_window(window_size, sigma)
+    )
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    c3 = c2 / 2
+    # Local variances can come out a hair below zero from floating-point cancellation.
+    sd_x, sd_y = np.sqrt(np.maximum(var_x, 0)), np.sqrt(np.maximum(var_y, 0))
+    luminance = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1)
+    contrast = (2 * sd_x * sd_y + c2) / (var_x + var_y + c2)
+    structure = (cov_xy + c3) / (sd_x * sd_y + c3)
+    return {
+        "luminance": luminance,
+        "contrast": contrast,
+        "structure": structure,
+        "ssim": luminance * contrast * structure,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The SR evaluation convention
+# --------------------------------------------------------------------------------------------
+
+
+def rgb_to_y(image: np.ndarray) -> np.ndarray:
+    """Luma Y of ITU-R BT.601 in studio range, as MATLAB's ``rgb2ycbcr``.
+
+    .. math:: Y = 16 + 65.481 R + 128.553 G + 24.966 B
+
+    with R, G, B in [0, 1]; Y lies in [16, 235] on the 8-bit scale. A grayscale image is
+    treated as R = G = B = g, giving :math:`Y = 16 + 219 g`. Integer images are first
+    divided by their maximum (255 or 65535). Not rounded: see :func:`y_channel`.
+    """
+    image = check_image(image)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image / np.iinfo(image.dtype).max
+    image = image.astype(np.float64)
+    if image.ndim == 2:
+        return 16.0 + 219.0 * image
+    if image.shape[2] == 1:
+        return 16.0 + 219.0 * image[..., 0]
+    return 16.0 + image @ np.array([65.481, 128.553, 24.966])
+
+
+def y_channel(image: np.ndarray) -> np.ndarray:
+    """Y as the evaluation scripts compute it: quantise to 8 bits, convert, round.
+
+    MATLAB's ``rgb2ycbcr`` on a uint8 image returns uint8, so published numbers are computed
+    on integer Y. Returns float64 values in [16, 235].
+    """
+    return np.floor(rgb_to_y(to_uint8(image)) + 0.5)
+
+
+def crop_border(image: np.ndarray, border: int) -> np.ndarray:
+    """Remove ``border`` pixels from every side (the SR convention uses ``border = scale``).
+
+    Border pixels are excluded because their reconstruction depends on padding choices,
+    not on the method being measured.
+    """
+    if border < 0:
+        raise ValueError(f"border must be >= 0, got {border}.")
+    if border == 0:
+        return image
+    if min(image.shape[:2]) <= 2 * border:
+        raise ValueError(
+            f"image of size {image.shape[:2]} is too small to crop {border} pixels per side."
+        )
+    return image[border:-border, border:-border]
+
+
+def sr_metrics(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
+    """PSNR and SSIM of a super-resolved image under the standard recipe (module docstring).
+
+    Parameters
+    ----------
+    sr, hr : ndarray, shape (H, W) or (H, W, 3)
+        The output and the (modcropped) ground truth, float in [0, 1] or uint8. One may be
+        grayscale and the other RGB only if the RGB one has equal channels; otherwise convert.
+    scale : int
+        The SR factor; also the number of border pixels cropped.
+
+    Returns
+    -------
+    (psnr_db, ssim) : tuple of float
+    """
+    scale = check_scale(scale)
+    sr, hr = check_image(sr, "sr"), check_image(hr, "hr")
+    if sr.shape[:2] != hr.shape[:2]:
+        raise ValueError(
+            f"sr {sr.shape[:2]} and hr {hr.shape[:2]} differ in size; modcrop the HR image to "
+            f"a multiple of the scale ({scale}) before making the LR input."
+        )
+    y_sr, y_hr = (crop_border(y_channel(im), scale) for im in (sr, hr))
+    return psnr(y_hr, y_sr, data_range=255.0), ssim(y_hr, y_sr, data_range=255.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Batched torch versions, for training loops
+# --------------------------------------------------------------------------------------------
+
+
+def _check_batch(sr: torch.Tensor, hr: torch.Tensor) -> None:
+    if sr.ndim != 4 or sr.shape != hr.shape:
+        raise ValueError(
+            f"expected two (N, C, H, W) tensors of the same shape, got {tuple(sr.shape)} and "
+            f"{tuple(hr.shape)}."
+        )
+
+
+def psnr_torch(sr: torch.Tensor, hr: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Per-image PSNR of a batch, ``(N, C, H, W) -> (N,)``, same formula as :func:`psnr`."""
+    _check_batch(sr, hr)
+    error = ((sr - hr) ** 2).flatten(1).mean(dim=1)
+    return 10 * torch.log10(data_range**2 / error)
+
+
+def ssim_torch(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float = 1.0,
+    window_size: int = WINDOW_SIZE,
+    sigma: float = WINDOW_SIGMA,
+) -> torch.Tensor:
+    """Per-image SSIM of a batch, ``(N, C, H, W) -> (N,)``; differentiable.
+
+    Same definition as :func:`ssim` (valid Gaussian filtering, mean over positions and
+    channels), so ``1 - ssim_torch(sr, hr).mean()`` is an SSIM loss.
+    """
+    _check_batch(sr, hr)
+    if min(sr.shape[-2:]) < window_size:
+        raise ValueError(f"SSIM needs images of at least {window_size}x{window_size} pixels, "
+                         f"got {tuple(sr.shape[-2:])}.")
+    channels = sr.shape[1]
+    g = torch.as_tensor(gaussian_window(window_size, sigma), dtype=sr.dtype, device=sr.device)
+    window = (g[:, None] * g[None, :]).expand(channels, 1, window_size, window_size)
+
+    def local_mean(x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, window, groups=channels)
+
+    mu_x, mu_y = local_mean(sr), local_mean(hr)
+    var_x = local_mean(sr * sr) - mu_x**2
+    var_y = local_mean(hr * hr) - mu_y**2
+    cov_xy = local_mean(sr * hr) - mu_x * mu_y
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    )
+    return ssim_map.flatten(1).mean(dim=1)
+
+
+def rgb_to_y_torch(x: torch.Tensor) -> torch.Tensor:
+    """Y of an ``(N, 3, H, W)`` batch in [0, 1], scaled to [0, 1]: :math:`Y_{8bit} / 255`.
+
+    The same BT.601 formula as :func:`rgb_to_y`, without rounding, for training on Y.
+    """
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected an (N, 3, H, W) RGB batch, got {tuple(x.shape)}.")
+    weights = torch.tensor([65.481, 128.553, 24.966], dtype=x.dtype, device=x.device)
+    return (16.0 + torch.einsum("nchw,c->nhw", x, weights))[:, None] / 255.0

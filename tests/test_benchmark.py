@@ -1,0 +1,56 @@
+"""benchmarks/notebooks.py on two tiny notebooks: one that works (and allocates a known amount
+of memory), one that fails. The failure is reported in the table, not raised."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks" / "notebooks.py"
+
+
+def write_notebook(path: Path, *sources: str) -> None:
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_benchmark_reports_time_memory_and_failures(tmp_path):
+    write_notebook(
+        tmp_path / "00_ok.ipynb",
+        "import os, pathlib\n"
+        "assert os.environ['COURSE_FAST'] == '1'\n"
+        f"assert pathlib.Path.cwd() == pathlib.Path({str(tmp_path)!r})\n"
+        "import course_utils  # the repository root is on the kernel's PYTHONPATH",
+        "import numpy as np\nblock = np.ones(300 * 2**20 // 8)  # 300 MiB, touched\n"
+        "assert block.sum() == block.size",
+    )
+    write_notebook(tmp_path / "01_broken.ipynb", "x = 1", "raise ValueError('on purpose')")
+    out_json = tmp_path / "bench.json"
+
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--mode", "fast", "--notebooks",
+         str(tmp_path / "*.ipynb"), "--json", str(out_json), "--timeout", "120"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+    )
+    assert proc.returncode == 1, "a failing notebook makes the exit status 1"
+    assert "| notebook | mode | wall time (s) | peak memory (MiB) | status |" in proc.stdout
+
+    results = {r["notebook"]: r for r in json.loads(out_json.read_text())["results"]}
+    ok, broken = results["00_ok.ipynb"], results["01_broken.ipynb"]
+    assert ok["status"] == "ok", ok
+    assert ok["mode"] == "fast"
+    assert 0 < ok["wall_s"] < 120
+    assert 300 < ok["peak_mib"] < 2048, ok
+    assert broken["status"] == "failed"
+    assert broken["failed_cell"] == 1
+    assert "ValueError: on purpose" in broken["error"]
+    row = next(line for line in proc.stdout.splitlines() if "01_broken.ipynb" in line)
+    assert "FAILED in cell 1: ValueError: on purpose" in row

@@ -1,0 +1,68 @@
+"""Tests of course_utils.device: device choice and seeding."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.device import get_device, seed_everything
+
+
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    mps = getattr(torch.backends, "mps", None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device() == torch.device("cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_get_device_is_cpu_here():
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        pytest.skip("this machine has Apple's MPS")
+    device = get_device()
+    assert device.type == "cpu"
+    assert torch.zeros(2).to(device).device.type == "cpu"
+
+
+@pytest.fixture
+def restore_hash_seed(monkeypatch):
+    # seed_everything sets PYTHONHASHSEED; put the old value back afterwards.
+    monkeypatch.setenv("PYTHONHASHSEED", os.environ.get("PYTHONHASHSEED", "0"))
+
+
+def test_seed_everything_is_reproducible(restore_hash_seed):
+    def draw(seed):
+        rng = seed_everything(seed)
+        legacy = np.random.rand(5)  # noqa: NPY002 - the global state students may still use
+        return (torch.rand(5), legacy, random.random(), rng.random(5))
+
+    a, b, c = draw(42), draw(42), draw(43)
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[0], c[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+    assert a[2] == b[2] != c[2]
+    np.testing.assert_array_equal(a[3], b[3])
+    np.testing.assert_array_equal(a[3], np.random.default_rng(42).random(5))
+    assert os.environ["PYTHONHASHSEED"] == "43"
+
+
+def test_seed_everything_accepts_numpy_and_large_integers(restore_hash_seed):
+    assert isinstance(seed_everything(np.int64(7)), np.random.Generator)
+    seed_everything(2**40)  # larger than NumPy's legacy 32-bit seed range
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", None])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        seed_everything(seed)

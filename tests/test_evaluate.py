@@ -1,0 +1,328 @@
+"""Tests of course_utils.evaluate and the ``python -m course_utils evaluate`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.metrics
+
+import course_utils
+from course_utils import data as data_module
+from course_utils.__main__ import main
+from course_utils.data import DataUnavailableError, load_image, save_image, to_uint8
+from course_utils.degrade import imresize, modcrop
+from course_utils.evaluate import UPSCALERS, EvaluationResult, evaluate_folder, make_lr, upscale
+from course_utils.metrics import crop_border, y_channel
+
+REPO = Path(course_utils.__file__).resolve().parent.parent
+
+
+def manual_bicubic(hr_path: Path, scale: int, lr_path: Path | None = None) -> tuple[float, float]:
+    """The published recipe, step by step from the primitives."""
+    hr = modcrop(load_image(hr_path), scale)
+    hr8 = to_uint8(hr)
+    lr = to_uint8(load_image(lr_path)) if lr_path else imresize(hr8, 1 / scale)
+    assert lr.dtype == np.uint8
+    sr = imresize(lr, scale)  # MATLAB bicubic on uint8, rounded per pass
+    y_sr = crop_border(y_channel(sr), scale)
+    y_hr = crop_border(y_channel(hr8), scale)
+    p = skimage.metrics.peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
+    s = skimage.metrics.structural_similarity(y_hr, y_sr, data_range=255, gaussian_weights=True,
+                                              sigma=1.5, use_sample_covariance=False)
+    return p, s
+
+
+@pytest.fixture
+def hr_folder(tmp_path, smooth):
+    """Three smooth 8-bit images whose sizes are not multiples of 2, 3 or 4."""
+    folder = tmp_path / "hr"
+    save_image(folder / "a.png", smooth(53, 43, seed=1, cycles=5))
+    save_image(folder / "b.png", smooth(47, 61, seed=2, cycles=7))
+    save_image(folder / "c.bmp", smooth(37, 41, channels=None, seed=3, cycles=4))
+    return folder
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run main() in-process; restore the warning settings it changes."""
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
+    return lambda *args: main(["evaluate", *map(str, args)])
+
+
+# --------------------------------------------------------------------------------------------
+# evaluate_folder and its pieces
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bicubic_rows_equal_the_manual_recipe(hr_folder, scale):
+    result = evaluate_folder(hr_folder, scale)
+    assert [r["image"] for r in result.rows] == ["a.png", "b.png", "c.bmp"]
+    sizes = {"a.png": (53, 43), "b.png": (47, 61), "c.bmp": (37, 41)}
+    for row in result.rows:
+        h, w = sizes[row["image"]]
+        assert (row["height"], row["width"]) == (h - h % scale, w - w % scale)  # modcropped
+        p, s = manual_bicubic(hr_folder / row["image"], scale)
+        assert row["psnr"] == pytest.approx(p, abs=1e-9)
+        assert row["ssim"] == pytest.approx(s, abs=1e-6)
+    assert result.mean_psnr == pytest.approx(np.mean([r["psnr"] for r in result.rows]))
+    assert result.mean_ssim == pytest.approx(np.mean([r["ssim"] for r in result.rows]))
+    assert result.method == "bicubic" and result.scale == scale
+
+
+def test_make_lr_and_upscale(smooth):
+    hr = smooth(50, 38)
+    lr = make_lr(hr, 3)
+    assert lr.dtype == np.uint8 and lr.shape == (16, 12, 3)
+    np.testing.assert_array_equal(lr, imresize(to_uint8(hr[:48, :36]), 1 / 3))
+    sr = upscale(lr, 3)
+    assert sr.shape == (48, 36, 3)
+    np.testing.assert_array_equal(sr, imresize(lr, 3))
+    with pytest.raises(ValueError, match="unknown method 'magic'.*bicubic"):
+        upscale(lr, 3, "magic")
+
+
+@pytest.mark.parametrize("method", sorted(UPSCALERS))
+def test_every_method_runs_and_is_sane(hr_folder, method):
+    result = evaluate_folder(hr_folder, 2, method)
+    assert len(result.rows) == 3
+    for row in result.rows:
+        # Smooth images upscale well with any interpolator: well above a broken pipeline's
+        # single-digit dB, below perfection.
+        assert 25 < row["psnr"] < 80, row
+        assert 0.8 < row["ssim"] <= 1.0, row
+
+
+def test_bicubic_beats_nearest_on_smooth_images(hr_folder):
+    for scale in (2, 3):
+        bicubic = evaluate_folder(hr_folder, scale, "bicubic")
+        nearest = evaluate_folder(hr_folder, scale, "nearest")
+        for b, n in zip(bicubic.rows, nearest.rows, strict=True):
+            assert b["psnr"] > n["psnr"] + 1
+            assert b["ssim"] > n["ssim"]
+
+
+def test_given_lr_equals_made_lr_on_benchmark_layout(tmp_path, smooth):
+    # The benchmark layout: HR files already modcropped, LR files made by imresize.
+    hr_dir, lr_dir = tmp_path / "HR", tmp_path / "LR"
+    for i, (h, w, channels) in enumerate([(48, 36, 3), (30, 42, None), (24, 27, 3)]):
+        hr = to_uint8(smooth(h, w, channels=channels, seed=10 + i, cycles=6))
+        save_image(hr_dir / f"img_{i:03d}_SRF_3_HR.png", hr)
+        save_image(lr_dir / f"img_{i:03d}_SRF_3_LR.png", imresize(hr, 1 / 3))
+    with_lr = evaluate_folder(hr_dir, 3, lr_dir=lr_dir)
+    without = evaluate_folder(hr_dir, 3)
+    assert with_lr.rows == without.rows
+    for row in with_lr.rows:
+        lr_name = row["image"].replace("_HR", "_LR")
+        p, s = manual_bicubic(hr_dir / row["image"], 3, lr_dir / lr_name)
+        assert row["psnr"] == pytest.approx(p, abs=1e-9)
+
+
+def test_gray_hr_with_rgb_lr_file(tmp_path, smooth):
+    hr = to_uint8(smooth(36, 36, channels=None))
+    save_image(tmp_path / "hr" / "x.png", hr)
+    lr = imresize(hr, 0.5)
+    save_image(tmp_path / "lr" / "x.png", np.repeat(lr[..., None], 3, axis=2))  # 3 equal channels
+    with_lr = evaluate_folder(tmp_path / "hr", 2, lr_dir=tmp_path / "lr")
+    assert with_lr.rows == evaluate_folder(tmp_path / "hr", 2).rows
+
+
+def test_non_image_files_are_skipped_with_a_warning(hr_folder):
+    (hr_folder / "README.txt").write_text("not an image")
+    (hr_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.warns(UserWarning) as record:
+        result = evaluate_folder(hr_folder, 2)
+    assert [r["image"] for r in result.rows] == ["a.png", "b.png", "c.bmp"]
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2
+    assert messages[0].startswith("skipping README.txt in the HR folder: not an image file")
+    assert messages[1].startswith("skipping broken.png in the HR folder: could not read")
+
+
+def test_evaluate_folder_errors(tmp_path, hr_folder, smooth):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="holds no readable images"):
+        evaluate_folder(empty, 2)
+    with pytest.raises(NotADirectoryError):
+        evaluate_folder(tmp_path / "missing", 2)
+    with pytest.raises(ValueError, match="2 or more"):
+        evaluate_folder(hr_folder, 1)
+    with pytest.raises(ValueError, match="whole number"):
+        evaluate_folder(hr_folder, 2.5)
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        evaluate_folder(hr_folder, 2, "magic")
+    lr_dir = tmp_path / "lr"
+    save_image(lr_dir / "a.png", smooth(26, 21))
+    with pytest.raises(ValueError, match=r"no LR image .* \['b.png', 'c.bmp'\]"):
+        evaluate_folder(hr_folder, 2, lr_dir=lr_dir)
+
+
+def test_result_table_and_dict():
+    result = EvaluationResult("bicubic", 3, [
+        {"image": "a.png", "height": 30, "width": 45, "psnr": 31.234, "ssim": 0.91234},
+        {"image": "b.png", "height": 12, "width": 9, "psnr": 28.0, "ssim": 0.8},
+    ])
+    table = result.table()
+    assert "a.png" in table and "30x45" in table and "31.23" in table and "0.9123" in table
+    assert table.splitlines()[-1].split()[1:] == ["29.62", "0.8562"]  # mean of the rows
+    d = result.to_dict()
+    assert d["mean_psnr"] == pytest.approx(29.617) and d["rows"][1]["image"] == "b.png"
+    assert json.loads(json.dumps(d)) == d
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_table_and_writes_json(cli, hr_folder, tmp_path, capsys):
+    out_json = tmp_path / "out" / "result.json"
+    out_json.parent.mkdir()
+    assert cli("--hr", hr_folder, "--scale", 3, "--json", out_json) == 0
+    stdout = capsys.readouterr().out
+    assert "method: bicubic, scale: x3" in stdout
+    for name in ("a.png", "b.png", "c.bmp", "mean"):
+        assert name in stdout
+    saved = json.loads(out_json.read_text())
+    assert set(saved) >= {"mean_psnr", "mean_ssim", "rows", "method", "scale"}
+    assert saved["scale"] == 3 and saved["method"] == "bicubic"
+    assert saved["mean_psnr"] == pytest.approx(np.mean([r["psnr"] for r in saved["rows"]]))
+    assert saved["mean_ssim"] == pytest.approx(np.mean([r["ssim"] for r in saved["rows"]]))
+    for row in saved["rows"]:
+        assert set(row) == {"image", "height", "width", "psnr", "ssim"}
+        p, s = manual_bicubic(hr_folder / row["image"], 3)
+        assert row["psnr"] == pytest.approx(p, abs=1e-9)
+        assert row["ssim"] == pytest.approx(s, abs=1e-6)
+    assert f"{saved['mean_psnr']:.2f}" in stdout
+
+
+def test_cli_with_given_lr_folder(cli, tmp_path, smooth, capsys):
+    hr_dir, lr_dir = tmp_path / "hr", tmp_path / "lr"
+    for name, (h, w) in {"bird": (40, 44), "face": (36, 52)}.items():
+        hr = to_uint8(smooth(h, w, seed=len(name), cycles=5))
+        save_image(hr_dir / f"{name}_HR.png", hr)
+        save_image(lr_dir / f"{name}_LR.png", imresize(hr, 1 / 4))
+    out_json = tmp_path / "r.json"
+    assert cli("--hr", hr_dir, "--lr", lr_dir, "--scale", 4, "--json", out_json) == 0
+    rows = json.loads(out_json.read_text())["rows"]
+    assert [r["image"] for r in rows] == ["bird_HR.png", "face_HR.png"]
+    for row in rows:
+        p, _ = manual_bicubic(hr_dir / row["image"], 4, lr_dir / row["image"].replace("HR", "LR"))
+        assert row["psnr"] == pytest.approx(p, abs=1e-9)
+    assert "bird_HR.png" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("method", sorted(UPSCALERS))
+def test_cli_every_method(cli, hr_folder, tmp_path, capsys, method):
+    out_json = tmp_path / f"{method}.json"
+    assert cli("--hr", hr_folder, "--scale", 2, "--method", method, "--json", out_json) == 0
+    saved = json.loads(out_json.read_text())
+    assert saved["method"] == method and len(saved["rows"]) == 3
+    assert saved["mean_psnr"] > 25
+    assert f"method: {method}" in capsys.readouterr().out
+
+
+def test_cli_gray_folder(cli, tmp_path, smooth, capsys):
+    folder = tmp_path / "gray"
+    save_image(folder / "g.png", smooth(45, 50, channels=None, cycles=5))
+    out_json = tmp_path / "g.json"
+    assert cli("--hr", folder, "--scale", 2, "--json", out_json) == 0
+    row = json.loads(out_json.read_text())["rows"][0]
+    assert (row["height"], row["width"]) == (44, 50)
+    assert row["psnr"] == pytest.approx(manual_bicubic(folder / "g.png", 2)[0], abs=1e-9)
+
+
+def test_cli_skips_readme_with_a_warning(cli, hr_folder, capsys):
+    (hr_folder / "README.txt").write_text("about these images")
+    assert cli("--hr", hr_folder, "--scale", 2) == 0
+    captured = capsys.readouterr()
+    assert "warning: skipping README.txt in the HR folder: not an image file" in captured.err
+    assert "README" not in captured.out
+
+
+def test_cli_empty_folder(cli, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli("--hr", tmp_path / "empty", "--scale", 2) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "holds no readable images" in err
+
+
+def test_cli_missing_folder(cli, tmp_path, capsys):
+    assert cli("--hr", tmp_path / "nope", "--scale", 2) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_cli_mismatched_lr_size(cli, tmp_path, smooth, capsys):
+    hr_dir, lr_dir = tmp_path / "hr", tmp_path / "lr"
+    save_image(hr_dir / "pic_HR.png", smooth(40, 40))
+    save_image(lr_dir / "pic_LR.png", smooth(13, 20))  # should be 20 x 20 at x2
+    assert cli("--hr", hr_dir, "--lr", lr_dir, "--scale", 2) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and "pic_LR.png" in err and "pic_HR.png" in err
+    assert "20x13" in err and "20x20" in err  # WxH it is, and WxH it needs
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--hr", "x", "--scale", "2.5"], "invalid int value: '2.5'"),
+    (["--hr", "x"], "the following arguments are required: --scale"),
+    (["--hr", "x", "--scale", "2", "--method", "magic"], "invalid choice: 'magic'"),
+    (["--benchmark", "Set6", "--scale", "2"], "invalid choice: 'Set6'"),
+])
+def test_cli_argparse_errors(cli, capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        cli(*args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_needs_a_source(cli, hr_folder):
+    with pytest.raises(SystemExit, match="give --hr DIR"):
+        cli("--scale", 2)
+    with pytest.raises(SystemExit, match="either --hr or --benchmark"):
+        cli("--hr", hr_folder, "--benchmark", "Set5", "--scale", 2)
+
+
+def test_cli_benchmark(cli, monkeypatch, hr_folder, tmp_path, capsys):
+    # fetch_benchmark is replaced by local files: the test never downloads anything.
+    calls = []
+
+    def fake_fetch(name, scale):
+        calls.append((name, scale))
+        images = sorted(hr_folder.iterdir())
+        return images, [tmp_path / "LR" / p.name for p in images]
+
+    monkeypatch.setattr(data_module, "fetch_benchmark", fake_fetch)
+    assert cli("--benchmark", "Set5", "--scale", 2) == 0
+    assert calls == [("Set5", 2)]
+    out = capsys.readouterr().out
+    assert "Set5 x2: 3 HR images" in out and "a.png" in out and "--lr" in out
+
+    def offline(name, scale):
+        raise DataUnavailableError("could not download 'Set5/x2/HR/img_001.png'")
+
+    monkeypatch.setattr(data_module, "fetch_benchmark", offline)
+    assert cli("--benchmark", "Set5", "--scale", 2) == 2
+    assert "error: could not download" in capsys.readouterr().err
+
+
+def test_module_entry_point(hr_folder, tmp_path):
+    (hr_folder / "README.txt").write_text("skip me")
+    out_json = tmp_path / "sub.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils", "evaluate", "--hr", str(hr_folder),
+         "--scale", "2", "--json", str(out_json)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "warning: skipping README.txt" in done.stderr
+    assert "mean" in done.stdout
+    assert len(json.loads(out_json.read_text())["rows"]) == 3

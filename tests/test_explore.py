@@ -1,0 +1,112 @@
+"""Tests of course_utils.explore: the functions behind the notebooks' interactive explorers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_utils.explore import (
+    DISTORTIONS,
+    degrade_and_upscale,
+    distort,
+    distortion_metrics,
+    match_mse,
+)
+from course_utils.metrics import mse, psnr, sr_metrics
+
+
+@pytest.fixture
+def hr(smooth):
+    return smooth(50, 38, cycles=6)
+
+
+def test_degrade_and_upscale_shapes(hr):
+    out = degrade_and_upscale(hr, 3)
+    assert set(out) == {"hr", "lr", "sr", "psnr", "ssim"}
+    assert out["hr"].shape == (48, 36, 3)  # modcropped
+    assert out["lr"].shape == (16, 12, 3)
+    assert out["sr"].shape == (48, 36, 3)
+    np.testing.assert_array_equal(out["hr"], hr[:48, :36])
+    for key in ("lr", "sr"):
+        assert out[key].min() >= 0 and out[key].max() <= 1
+    assert (out["psnr"], out["ssim"]) == pytest.approx(sr_metrics(out["sr"], out["hr"], 3))
+    gray = degrade_and_upscale(hr[..., 0], 2, method="nearest")
+    assert gray["sr"].shape == (50, 38)
+
+
+def test_more_degradation_lowers_psnr(hr):
+    clean = degrade_and_upscale(hr, 2)["psnr"]
+    blurred = degrade_and_upscale(hr, 2, blur_sigma=2.0)["psnr"]
+    more_blurred = degrade_and_upscale(hr, 2, blur_sigma=4.0)["psnr"]
+    noisy = degrade_and_upscale(hr, 2, noise_sigma=0.03)["psnr"]
+    noisier = degrade_and_upscale(hr, 2, noise_sigma=0.1)["psnr"]
+    compressed = degrade_and_upscale(hr, 2, jpeg_quality=10)["psnr"]
+    assert clean > blurred > more_blurred
+    assert clean > noisy > noisier
+    assert clean > compressed
+
+
+def test_degrade_and_upscale_is_seeded(hr):
+    a = degrade_and_upscale(hr, 2, noise_sigma=0.05, seed=1)
+    b = degrade_and_upscale(hr, 2, noise_sigma=0.05, seed=1)
+    c = degrade_and_upscale(hr, 2, noise_sigma=0.05, seed=2)
+    np.testing.assert_array_equal(a["lr"], b["lr"])
+    assert not np.array_equal(a["lr"], c["lr"])
+
+
+def test_distort_definitions(hr):
+    shifted = distort(hr, "mean shift", 0.05)
+    np.testing.assert_allclose(shifted, np.clip(hr + 0.05, 0, 1))
+    stretched = distort(hr, "contrast stretch", 0.5)
+    np.testing.assert_allclose(stretched, np.clip(hr.mean() + 1.5 * (hr - hr.mean()), 0, 1))
+    assert distort(hr, "jpeg", 50).shape == hr.shape
+    np.testing.assert_array_equal(distort(hr, "noise", 0.1, seed=3),
+                                  distort(hr, "noise", 0.1, seed=3))
+    np.testing.assert_array_equal(distort(hr, "blur", 0), hr)
+    for kind in DISTORTIONS:
+        out = distort(hr, kind, 1.0 if kind != "jpeg" else 60)
+        assert out.shape == hr.shape and out.min() >= 0 and out.max() <= 1
+
+
+def test_distort_unknown_kind(hr):
+    with pytest.raises(ValueError, match="unknown distortion 'sharpen'; choose one of mean shift"):
+        distort(hr, "sharpen", 1.0)
+
+
+def test_distortion_metrics(hr):
+    m = distortion_metrics(hr, "noise", 0.05)
+    assert m["mse"] == pytest.approx(mse(hr, m["image"]))
+    assert m["psnr"] == pytest.approx(10 * np.log10(1 / m["mse"]))
+    assert m["psnr"] == pytest.approx(psnr(hr, m["image"]))
+    assert 0 < m["ssim"] < 1
+    gray = distortion_metrics(hr[..., 0], "blur", 1.0)
+    assert 0 < gray["ssim"] < 1
+
+
+@pytest.mark.parametrize("kind", ["mean shift", "contrast stretch", "blur", "noise"])
+def test_match_mse_hits_the_target(smooth, kind):
+    image = smooth(32, 32, cycles=4)
+    target = 0.002
+    strength, achieved = match_mse(image, kind, target)
+    assert achieved == pytest.approx(target, rel=0.01)
+    assert mse(image, distort(image, kind, strength)) == pytest.approx(achieved, rel=1e-12)
+    assert strength > 0
+
+
+def test_match_mse_jpeg_is_the_nearest_quality(smooth):
+    image = smooth(24, 24, cycles=6)
+    strength, achieved = match_mse(image, "jpeg", 5e-4)
+    assert strength == int(strength)
+    errors = [mse(image, distort(image, "jpeg", s)) for s in range(0, 100)]
+    assert achieved == pytest.approx(errors[int(strength)])
+    assert abs(achieved - 5e-4) == pytest.approx(min(abs(e - 5e-4) for e in errors))
+
+
+def test_match_mse_errors(smooth):
+    image = smooth(16, 16)
+    with pytest.raises(ValueError, match="target_mse must be positive"):
+        match_mse(image, "blur", 0)
+    with pytest.raises(ValueError, match="unknown distortion 'warp'"):
+        match_mse(image, "warp", 0.01)
+    with pytest.raises(ValueError, match="mean shift cannot reach an MSE of 0.9"):
+        match_mse(image, "mean shift", 0.9)

@@ -1,0 +1,141 @@
+"""Every notebook in notebooks/ follows the course template.
+
+Title and launch badges, the required sections in order, one `parameters` cell that reads the
+course's fast-mode switch, assert cells, no stored outputs, the python3 kernel, and file names
+numbered 00, 01, 02 ... without gaps.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+
+FILE_NAME = re.compile(r"^(\d{2})_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
+TITLE = re.compile(r"^# (\d{2}) · \S.*$", re.MULTILINE)
+LINK = re.compile(r"\]\((https?://[^)\s]+)\)|href=\"(https?://[^\"]+)\"")
+SECTIONS = ["Overview", "Prerequisites", "Setup", "Exercises", "Summary", "What's next"]
+
+# One test per notebook, or one skipped test while there are none yet.
+notebook_params = pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, id=p.name) for p in NOTEBOOKS]
+    or [pytest.param(None, id="no-notebooks",
+                     marks=pytest.mark.skip(reason="no notebooks in notebooks/ yet"))],
+)
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def links(text: str) -> list[str]:
+    return [a or b for a, b in LINK.findall(text)]
+
+
+def level2_headings(nb) -> list[tuple[int, str]]:
+    """(cell index, heading text) of every '## ' heading in the markdown cells."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    found.append((index, line[3:].strip()))
+    return found
+
+
+def section_text(nb, title: str) -> str:
+    """The markdown from the heading '## title' up to the next '## ' heading."""
+    lines, inside = [], False
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("## "):
+                if inside:
+                    return "\n".join(lines)
+                inside = line[3:].strip() == title
+            elif inside:
+                lines.append(line)
+    return "\n".join(lines)
+
+
+def test_notebooks_are_numbered_consecutively_from_00():
+    if not NOTEBOOKS:
+        pytest.skip("no notebooks in notebooks/ yet")
+    bad = [p.name for p in NOTEBOOKS if not FILE_NAME.match(p.name)]
+    assert not bad, f"name notebooks NN_lower_case_words.ipynb: {bad}"
+    numbers = [int(FILE_NAME.match(p.name).group(1)) for p in NOTEBOOKS]
+    assert numbers == list(range(len(NOTEBOOKS))), f"numbers must be 00, 01, ...: {numbers}"
+
+
+@notebook_params
+def test_notebook_is_valid_nbformat(path):
+    nbformat.validate(read(path))
+
+
+@notebook_params
+def test_first_cell_has_title_and_launch_badges(path):
+    nb = read(path)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown", "the first cell must be markdown (title and badges)"
+    title = TITLE.search(first.source)
+    assert title, "the first cell needs a title '# NN · Title'"
+    assert title.group(1) == path.name[:2], "the title's number must match the file name"
+    urls = links(first.source)
+    colab = [u for u in urls if "colab.research.google.com/github/" in u]
+    assert colab, "the first cell needs a Colab badge linking colab.research.google.com/github/"
+    assert all(u.endswith(f"notebooks/{path.name}") for u in colab), (
+        f"the Colab link must open this notebook (.../notebooks/{path.name}): {colab}")
+    assert any("mybinder.org" in u for u in urls), "the first cell needs a Binder badge"
+
+
+@notebook_params
+def test_required_sections_in_order(path):
+    headings = [text for _, text in level2_headings(read(path))]
+    positions = []
+    for section in SECTIONS:
+        assert section in headings, f"missing heading '## {section}'"
+        positions.append(headings.index(section))
+    assert positions == sorted(positions), f"sections must come in the order {SECTIONS}"
+
+
+@notebook_params
+def test_overview_lists_three_to_five_objectives(path):
+    text = section_text(read(path), "Overview")
+    objectives = re.findall(r"^\d+\.\s+\S", text, re.MULTILINE)
+    assert 3 <= len(objectives) <= 5, (
+        f"## Overview needs a numbered list of 3-5 learning objectives, found {len(objectives)}")
+
+
+@notebook_params
+def test_one_parameters_cell_reading_the_fast_switch(path):
+    cells = [c for c in read(path).cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"exactly one code cell tagged 'parameters', found {len(cells)}"
+    assert "fast_mode" in cells[0].source, "the parameters cell must read the fast_mode switch"
+
+
+@notebook_params
+def test_has_assert_cells(path):
+    assert any(c.cell_type == "code" and "assert " in c.source for c in read(path).cells), (
+        "the notebook needs at least one assert cell (its checks make CI meaningful)")
+
+
+@notebook_params
+def test_committed_clean(path):
+    dirty = [i for i, c in enumerate(read(path).cells)
+             if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count"))]
+    assert not dirty, f"cells {dirty} have outputs or an execution count; clear them"
+
+
+@notebook_params
+def test_kernel_is_python3(path):
+    kernelspec = read(path).metadata.get("kernelspec", {})
+    assert kernelspec.get("name") == "python3", f"kernelspec name must be python3: {kernelspec}"
