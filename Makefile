@@ -51,19 +51,11 @@ lint:
 	@$(IN_ENV) ruff check .
 
 # Executes each notebook headless (cwd = notebooks/) and renders it; honours COURSE_FAST if set.
-# A failing notebook does not stop the others; the target fails at the end.
+# A failing notebook does not stop the others; the target fails at the end. (Not `jupyter
+# nbconvert --execute`: its ipywidgets Output emulation can hang on the explorers, see
+# scripts/nbrun.py.)
 html:
-	@$(IN_ENV) shopt -s nullglob; notebooks=(notebooks/*.ipynb); \
-	if (( $${#notebooks[@]} == 0 )); then echo "make html: no notebooks in notebooks/"; exit 0; fi; \
-	mkdir -p build/html; failed=(); \
-	for nb in "$${notebooks[@]}"; do \
-		echo "make html: $$nb (COURSE_FAST=$${COURSE_FAST:-0})"; \
-		jupyter nbconvert --to html --execute --output-dir build/html \
-			--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=$(CELL_TIMEOUT) \
-			"$$nb" || failed+=("$$nb"); \
-	done; \
-	if (( $${#failed[@]} )); then echo "make html: FAILED: $${failed[*]}" >&2; exit 1; fi; \
-	echo "make html: wrote build/html/"
+	@$(IN_ENV) python scripts/build_html.py --output-dir build/html --timeout $(CELL_TIMEOUT)
 
 bench:
 	@$(IN_ENV) mkdir -p build; \

@@ -6,12 +6,12 @@
     python benchmarks/notebooks.py --json build/benchmark.json
 
 Each (notebook, mode) runs in its own child process (``--one NOTEBOOK --mode fast``), which
-executes the notebook with nbclient in a fresh kernel of the current environment, with cwd
-notebooks/, COURSE_FAST=1 (fast) or 0 (full) and the repository root on PYTHONPATH, and prints
-one JSON line. A fresh process per run keeps the memory figures of one run from leaking into the
-next. The parent prints a Markdown table and flags the rows over the targets below. A failing or
-timed-out notebook is reported in the table, and makes the exit status 1, but the other runs
-still happen.
+executes the notebook with nbclient (as ``make html`` does, see scripts/nbrun.py) in a fresh
+kernel of the current environment, with cwd notebooks/, COURSE_FAST=1 (fast) or 0 (full) and
+the repository root on PYTHONPATH, and prints one JSON line. A fresh process per run keeps the
+memory figures of one run from leaking into the next. The parent prints a Markdown table and
+flags the rows over the targets below. A failing or timed-out notebook is reported in the
+table, and makes the exit status 1, but the other runs still happen.
 
 Wall time: from kernel start to kernel shutdown (nbclient's whole execute()), so it includes
 the kernel's start-up and imports, like a student's "Restart kernel and run all".
@@ -20,9 +20,11 @@ Peak memory: the kernel process's peak resident set size. After nbclient has shu
 down and reaped it, ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` in the child is the
 largest peak RSS of any process it has waited for, and the kernel is its only child: this is the
 exact peak kept by the operating system (KiB on Linux, bytes on macOS), which sampling could
-miss. In addition, a psutil thread samples the summed RSS of the whole kernel process tree every
-0.1 s, which also counts worker processes the kernel starts (DataLoader workers); the table
-reports the larger of the two.
+miss. It is the figure of one process, though: a kernel that starts processes of its own
+(DataLoader workers, a command run with subprocess) uses more in total. So a psutil thread also
+samples, every 0.2 s, the summed memory of the kernel's whole process tree (PSS on Linux, which
+splits shared pages among the processes instead of counting them in each; RSS elsewhere). The
+table reports the larger of the two.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from nbrun import notebook_client  # noqa: E402
+
 TARGETS = {"fast": 60.0, "full": 600.0}  # seconds of wall time per notebook
 PEAK_TARGET_MIB = 2048.0  # Binder gives about 2 GB
 MODES = {"fast": "1", "full": "0"}
@@ -47,34 +53,26 @@ MODES = {"fast": "1", "full": "0"}
 
 # ----- child: run one notebook ---------------------------------------------------------------
 
-def _kernel_manager_class():
-    """An nbclient kernel manager whose 'python3' kernel is this interpreter (like nbval's
-    --nbval-current-env), whatever kernelspecs the user has installed."""
-    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class CurrentEnvKernelSpecManager(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
-
-    class CurrentEnvKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _default_ksm(self):
-            return CurrentEnvKernelSpecManager(data_dir=self.data_dir)
-
-    return CurrentEnvKernelManager
-
-
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of this process's descendants (the kernel and its children)."""
+    """Samples the summed memory of this process's descendants (the kernel and its children).
 
-    def __init__(self, interval: float = 0.1):
+    Per process it takes the proportional set size (PSS: shared pages divided among the
+    processes sharing them) where the OS reports it (Linux), so that libraries mapped by both
+    the kernel and a child (torch's, say) are not counted twice; elsewhere the RSS.
+    """
+
+    def __init__(self, interval: float = 0.2):
         super().__init__(daemon=True)
         self.interval = interval
         self.peak_bytes = 0
+        self.metric = "rss"
         self._stop_event = threading.Event()
+
+    def _memory(self, proc) -> int:
+        if sys.platform.startswith("linux"):
+            self.metric = "pss"
+            return proc.memory_full_info().pss
+        return proc.memory_info().rss
 
     def run(self) -> None:
         import psutil
@@ -84,8 +82,8 @@ class TreeSampler(threading.Thread):
             total = 0
             for proc in me.children(recursive=True):
                 try:
-                    total += proc.memory_info().rss
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    total += self._memory(proc)
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     pass
             self.peak_bytes = max(self.peak_bytes, total)
             self._stop_event.wait(self.interval)
@@ -107,7 +105,6 @@ def _children_maxrss_mib() -> float | None:
 def run_one(path: Path, mode: str, timeout: float) -> dict:
     """Execute one notebook in a fresh kernel; return its measurements."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     os.environ["COURSE_FAST"] = MODES[mode]
@@ -115,13 +112,8 @@ def run_one(path: Path, mode: str, timeout: float) -> dict:
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), pythonpath) if p)
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        kernel_manager_class=_kernel_manager_class(),
-        resources={"metadata": {"path": str(path.parent)}},  # the kernel's cwd
-    )
+    # A kernel of the current environment, cwd = the notebook's folder (scripts/nbrun.py).
+    client = notebook_client(nb, path, timeout)
     sampler = None
     try:
         import psutil  # noqa: F401
@@ -162,7 +154,8 @@ def run_one(path: Path, mode: str, timeout: float) -> dict:
         "wall_s": round(wall, 2),
         "peak_mib": round(max(peaks), 1) if peaks else None,
         "kernel_maxrss_mib": None if kernel_peak is None else round(kernel_peak, 1),
-        "tree_rss_sampled_mib": None if tree_peak is None else round(tree_peak, 1),
+        "tree_sampled_mib": None if tree_peak is None else round(tree_peak, 1),
+        "tree_metric": None if sampler is None else sampler.metric,
     }
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "DataUnavailableError",
     "Registry",
     "cache_dir",
+    "center_crop",
     "data_dir",
     "domain_samples",
     "fetch",
@@ -202,6 +203,25 @@ def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
         path.suffix.lower(), "PNG"))
     os.replace(tmp, path)
     return path
+
+
+def center_crop(image: np.ndarray, size: int | None) -> np.ndarray:
+    """Cut the central ``size`` x ``size`` square (fast mode's small inputs); ``None`` keeps all.
+
+    Raises
+    ------
+    ValueError
+        If the image is smaller than ``size`` along either axis.
+    """
+    image = check_image(image)
+    if size is None:
+        return image
+    h, w = image.shape[:2]
+    if size < 1 or size > min(h, w):
+        raise ValueError(f"cannot cut a {size}x{size} centre crop from an image of size "
+                         f"{h}x{w}; choose a size from 1 to {min(h, w)}.")
+    top, left = (h - size) // 2, (w - size) // 2
+    return image[top:top + size, left:left + size]
 
 
 def list_images(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:

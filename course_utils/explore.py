@@ -9,8 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import check_image, check_scale
-from .degrade import JPEG, Blur, Noise, Pipeline, add_gaussian_noise, gaussian_blur
-from .degrade import jpeg_compress, modcrop, resize
+from .data import to_float
+from .degrade import (
+    JPEG,
+    Blur,
+    Noise,
+    Pipeline,
+    add_gaussian_noise,
+    gaussian_blur,
+    jpeg_compress,
+    modcrop,
+    resize,
+)
 from .metrics import mse, psnr, sr_metrics, ssim, y_channel
 
 __all__ = [
@@ -42,7 +52,7 @@ def degrade_and_upscale(
     (standard SR recipe on Y with the border cropped).
     """
     scale = check_scale(scale)
-    hr = modcrop(check_image(hr, "hr"), scale).astype(np.float64)
+    hr = to_float(modcrop(check_image(hr, "hr"), scale))
     steps = [Blur(blur_sigma)] if blur_sigma > 0 else []
     lr = Pipeline(steps, seed=seed)(hr) if steps else hr
     lr = resize(lr, 1 / scale, "bicubic")
@@ -73,7 +83,7 @@ def distort(image: np.ndarray, kind: str, strength: float, seed: int = 0) -> np.
     :func:`add_gaussian_noise` (seeded); ``"jpeg"`` :func:`jpeg_compress` at quality
     ``100 - strength``. Results are clipped to [0, 1].
     """
-    image = check_image(image).astype(np.float64)
+    image = to_float(image)
     if kind not in DISTORTIONS:
         raise ValueError(f"unknown distortion {kind!r}; choose one of {', '.join(DISTORTIONS)}.")
     if kind == "mean shift":
@@ -96,8 +106,8 @@ def distortion_metrics(image: np.ndarray, kind: str, strength: float, seed: int 
     Metrics are on the [0, 1] scale (PSNR with peak 1) and SSIM on Y (``data_range=255``)
     for RGB images, on the image itself for grayscale ones.
     """
-    distorted = distort(image, kind, strength, seed)
-    reference = image.astype(np.float64)
+    reference = to_float(image)
+    distorted = distort(reference, kind, strength, seed)
     if reference.ndim == 3:
         s = ssim(y_channel(reference), y_channel(distorted), data_range=255.0)
     else:
@@ -136,7 +146,7 @@ def match_mse(
     lo, hi = _SEARCH_RANGE[kind] if kind in _SEARCH_RANGE else (None, None)
     if lo is None:
         raise ValueError(f"unknown distortion {kind!r}; choose one of {', '.join(DISTORTIONS)}.")
-    reference = check_image(image).astype(np.float64)
+    reference = to_float(image)
 
     def error(strength: float) -> float:
         return mse(reference, distort(reference, kind, strength, seed))

@@ -110,3 +110,32 @@ def test_match_mse_errors(smooth):
         match_mse(image, "warp", 0.01)
     with pytest.raises(ValueError, match="mean shift cannot reach an MSE of 0.9"):
         match_mse(image, "mean shift", 0.9)
+
+
+def test_explore_functions_accept_uint8_like_float():
+    """uint8 photos are converted to [0, 1], not treated as 0..255 floats."""
+    from course_utils import data, explore
+
+    photo = data.center_crop(data.natural_images("heldout", limit=1)["coffee"], 96)
+    as_uint8 = data.to_uint8(photo)
+    as_float = as_uint8 / 255.0
+    a = explore.distortion_metrics(as_uint8, "blur", 1.0)
+    b = explore.distortion_metrics(as_float, "blur", 1.0)
+    assert abs(a["mse"] - b["mse"]) < 1e-12 and abs(a["ssim"] - b["ssim"]) < 1e-12
+    up_a = explore.degrade_and_upscale(as_uint8, 2)
+    up_b = explore.degrade_and_upscale(as_float, 2)
+    assert abs(up_a["psnr"] - up_b["psnr"]) < 1e-9
+
+
+def test_center_crop():
+    import numpy as np
+    import pytest
+
+    from course_utils import data
+
+    image = np.arange(5 * 7, dtype=float).reshape(5, 7) / 35
+    crop = data.center_crop(image, 3)
+    assert crop.shape == (3, 3) and crop[0, 0] == image[1, 2]
+    assert data.center_crop(image, None) is image
+    with pytest.raises(ValueError, match="cannot cut a 6x6 centre crop"):
+        data.center_crop(image, 6)
