@@ -45,6 +45,8 @@ UPSCALERS: dict[str, Upscaler] = {
     "nearest": _interpolator("nearest"),
     "bilinear": _interpolator("bilinear"),
     "lanczos": _interpolator("lanczos"),
+    "bicubic-pil": _interpolator("bicubic-pil"),
+    "bicubic-torch": _interpolator("bicubic-torch"),
 }
 
 
