@@ -259,8 +259,9 @@ def resize(image: np.ndarray, scale: float, method: str = "bicubic") -> np.ndarr
     method : str
         ``"bicubic"`` (MATLAB-compatible, :func:`imresize`), ``"nearest"``,
         ``"bilinear"``, ``"bicubic-pil"`` and ``"lanczos"`` (Pillow, antialiased when
-        shrinking), or ``"bicubic-torch"`` (``F.interpolate``, :math:`a=-0.75`,
-        antialiased when shrinking).
+        shrinking), or ``"bicubic-torch"`` (``F.interpolate``: :math:`a=-0.75` when
+        enlarging; when shrinking, ``antialias=True`` switches to PIL's antialiased
+        :math:`a=-0.5` algorithm).
 
     Returns
     -------
