@@ -21,7 +21,8 @@ from .data import list_images, load_image, to_uint8
 from .degrade import imresize, modcrop, resize
 from .metrics import sr_metrics
 
-__all__ = ["UPSCALERS", "EvaluationResult", "evaluate_folder", "make_lr", "upscale"]
+__all__ = ["UPSCALERS", "EvaluationResult", "evaluate_folder", "evaluate_images", "make_lr",
+           "model_upscaler", "upscale"]
 
 Upscaler = Callable[[np.ndarray, int], np.ndarray]
 
@@ -117,7 +118,7 @@ def _pair_key(name: str) -> str:
 def evaluate_folder(
     hr_dir: str | Path,
     scale: int,
-    method: str = "bicubic",
+    method: str | Upscaler = "bicubic",
     lr_dir: str | Path | None = None,
 ) -> EvaluationResult:
     """Score ``method`` at ``scale`` on every image of ``hr_dir``.
@@ -127,7 +128,7 @@ def evaluate_folder(
     hr_dir : folder of HR images (PNG/JPEG/BMP/TIFF; RGB or grayscale). Other files are
         skipped with a warning.
     scale : int
-    method : a key of :data:`UPSCALERS`
+    method : a key of :data:`UPSCALERS`, or a function ``(lr, scale) -> sr``
     lr_dir : optional folder of given LR images, paired with the HR images by file name
         (an ``_HR``/``_LR`` suffix is ignored). Without it, LR images are made with
         :func:`make_lr`.
@@ -141,7 +142,7 @@ def evaluate_folder(
     scale = check_scale(scale)
     if scale < 2:
         raise ValueError(f"scale must be 2 or more for super-resolution, got {scale}.")
-    if method not in UPSCALERS:
+    if not callable(method) and method not in UPSCALERS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(UPSCALERS)}.")
     hr_images = _read_folder(Path(hr_dir), "HR")
     lr_images = None
@@ -153,8 +154,31 @@ def evaluate_folder(
                              "must have the same names (an _HR/_LR suffix may differ).")
         lr_images = {n: lr_by_key[_pair_key(n)] for n in hr_images}
 
-    result = EvaluationResult(method=method, scale=scale)
-    for name, (_, hr) in hr_images.items():
+    hr = {name: image for name, (_, image) in hr_images.items()}
+    return evaluate_images(hr, scale, method, lr_images)
+
+
+def evaluate_images(
+    hr_images: dict[str, np.ndarray],
+    scale: int,
+    method: str | Upscaler = "bicubic",
+    lr_images: dict[str, tuple[Path, np.ndarray]] | None = None,
+) -> EvaluationResult:
+    """Score ``method`` at ``scale`` on in-memory HR images, ``{name: image}``.
+
+    ``method`` is a key of :data:`UPSCALERS` or a function ``(lr, scale) -> sr``, such as
+    a trained model wrapped by :func:`model_upscaler`. ``lr_images`` optionally gives the LR
+    image of each HR image, as ``{name: (path, image)}``; otherwise :func:`make_lr` makes it.
+    """
+    scale = check_scale(scale)
+    if callable(method):
+        label, upscaler = getattr(method, "__name__", "model"), method
+    else:
+        if method not in UPSCALERS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(UPSCALERS)}.")
+        label, upscaler = method, UPSCALERS[method]
+    result = EvaluationResult(method=label, scale=scale)
+    for name, hr in hr_images.items():
         hr = modcrop(hr, scale)
         if lr_images is None:
             lr = make_lr(hr, scale)
@@ -168,10 +192,24 @@ def evaluate_folder(
                     f"{lr_path.name} is {lr.shape[1]}x{lr.shape[0]} (WxH) but {name} at x{scale} "
                     f"needs {expected[1]}x{expected[0]} (modcropped HR / scale)."
                 )
-        sr = upscale(lr, scale, method)
+        sr = upscaler(lr, scale)
         if sr.ndim != hr.ndim:
             raise ValueError(f"{name}: the method returned {sr.shape}, but HR is {hr.shape}.")
         p, s = sr_metrics(sr, hr, scale)
         result.rows.append({"image": name, "height": hr.shape[0], "width": hr.shape[1],
                             "psnr": p, "ssim": s})
     return result
+
+
+def model_upscaler(model, name: str | None = None, tile: int = 128) -> Upscaler:
+    """Wrap an SR model as an upscaling method ``(lr, scale) -> sr`` for the evaluation.
+
+    The model runs on whole images, tiled (:func:`course_utils.inference.super_resolve`).
+    """
+    from .inference import super_resolve
+
+    def upscale_with_model(lr: np.ndarray, scale: int) -> np.ndarray:
+        return super_resolve(model, lr, scale, tile=tile)
+
+    upscale_with_model.__name__ = name or f"{getattr(model, 'name', 'model')}-x{model.scale}"
+    return upscale_with_model

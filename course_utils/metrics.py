@@ -34,6 +34,8 @@ __all__ = [
     "psnr_torch",
     "rgb_to_y",
     "rgb_to_y_torch",
+    "rgb_to_ycbcr",
+    "ycbcr_to_rgb",
     "sr_metrics",
     "ssim",
     "ssim_components",
@@ -254,6 +256,38 @@ def rgb_to_y(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 1:
         return 16.0 + 219.0 * image[..., 0]
     return 16.0 + image @ np.array([65.481, 128.553, 24.966])
+
+
+#: BT.601 studio-range matrix of MATLAB's ``rgb2ycbcr`` (rows Y, Cb, Cr; RGB in [0, 1]).
+YCBCR_MATRIX = np.array([[65.481, 128.553, 24.966],
+                         [-37.797, -74.203, 112.0],
+                         [112.0, -93.786, -18.214]])
+YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
+
+
+def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
+    """YCbCr of ITU-R BT.601 in studio range, on the 8-bit scale (MATLAB's ``rgb2ycbcr``).
+
+    .. math:: [Y, C_b, C_r]^T = [16, 128, 128]^T + M [R, G, B]^T
+
+    with R, G, B in [0, 1] and M = :data:`YCBCR_MATRIX`. Returns float64 ``(H, W, 3)``:
+    Y in [16, 235], Cb and Cr in [16, 240]. Not rounded. A gray image gives Cb = Cr = 128.
+    """
+    image = check_image(image)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image / np.iinfo(image.dtype).max
+    image = image.astype(np.float64)
+    if image.ndim == 2 or image.shape[2] == 1:
+        image = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+    return YCBCR_OFFSET + image @ YCBCR_MATRIX.T
+
+
+def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr`: RGB float in [0, 1] (clipped) from 8-bit-scale YCbCr."""
+    if ycbcr.ndim != 3 or ycbcr.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) YCbCr array, got shape {ycbcr.shape}.")
+    rgb = (ycbcr - YCBCR_OFFSET) @ np.linalg.inv(YCBCR_MATRIX).T
+    return np.clip(rgb, 0.0, 1.0)
 
 
 def y_channel(image: np.ndarray) -> np.ndarray:

@@ -1,0 +1,151 @@
+"""Run an SR model on whole images of any size, tile by tile so that memory stays bounded.
+
+Y-channel models on colour images follow the convention of the classic papers: the model
+enlarges the luma Y (BT.601), the chroma Cb and Cr are enlarged with MATLAB-style bicubic
+interpolation, and the result is converted back to RGB.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checks import check_image, check_scale
+from .data import to_float, to_uint8
+from .degrade import imresize
+from .metrics import rgb_to_ycbcr, ycbcr_to_rgb
+
+__all__ = ["run_tiled", "super_resolve", "throughput"]
+
+
+@torch.no_grad()
+def run_tiled(model: nn.Module, x: torch.Tensor, scale: int, tile: int = 128,
+              overlap: int = 16) -> torch.Tensor:
+    """Apply ``model`` to a ``(1, C, h, w)`` LR tensor in tiles; returns ``(1, C, s*h, s*w)``.
+
+    The LR image is cut into ``tile x tile`` pieces; each is run with ``overlap`` extra LR
+    pixels of real context on every side, and only its centre is kept. With an overlap at
+    least the model's receptive radius (4 LR pixels for ESPCN, about 8 for FSRCNN and SRCNN)
+    the result equals running the whole image at once, while memory grows with the tile
+    size, not the image size.
+    """
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ValueError(f"expected a (1, C, h, w) tensor, got shape {tuple(x.shape)}.")
+    if tile < 1 or overlap < 0:
+        raise ValueError(f"tile must be >= 1 and overlap >= 0, got {tile} and {overlap}.")
+    _, c, h, w = x.shape
+    if h <= tile and w <= tile:
+        return model(x)
+    out = torch.empty(1, c, h * scale, w * scale, dtype=x.dtype, device=x.device)
+    for top in range(0, h, tile):
+        for left in range(0, w, tile):
+            bottom, right = min(top + tile, h), min(left + tile, w)
+            t0, l0 = max(top - overlap, 0), max(left - overlap, 0)
+            b0, r0 = min(bottom + overlap, h), min(right + overlap, w)
+            piece = model(x[:, :, t0:b0, l0:r0])
+            dt, dl = (top - t0) * scale, (left - l0) * scale
+            out[:, :, top * scale:bottom * scale, left * scale:right * scale] = \
+                piece[:, :, dt:dt + (bottom - top) * scale, dl:dl + (right - left) * scale]
+    return out
+
+
+def _check_model(model: nn.Module, scale: int | None) -> int:
+    model_scale = getattr(model, "scale", None)
+    if model_scale is None:
+        raise ValueError("the model has no `scale` attribute; build it with "
+                         "course_utils.models.build_model.")
+    if scale is not None and check_scale(scale) != model_scale:
+        raise ValueError(
+            f"this model was trained for x{model_scale}, not x{scale}; load the x{scale} model "
+            f"(e.g. load_pretrained(name, scale={scale})) or use scale={model_scale}."
+        )
+    return model_scale
+
+
+def super_resolve(model: nn.Module, lr: np.ndarray, scale: int | None = None,
+                  tile: int = 128, overlap: int = 16) -> np.ndarray:
+    """Enlarge an LR image with an SR model; returns a float image in [0, 1].
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model of :mod:`course_utils.models` (it carries ``scale`` and ``channels``).
+    lr : ndarray, shape (h, w) or (h, w, 3)
+        uint8, uint16 or float in [0, 1].
+    scale : int, optional
+        If given, it must be the model's scale (a x3 model cannot do x4).
+    tile, overlap : int
+        Tiling of large images (:func:`run_tiled`).
+
+    Returns
+    -------
+    ndarray, shape (s*h, s*w) or (s*h, s*w, 3)
+        Same kind of image as the input: gray in, gray out; RGB in, RGB out.
+
+    Notes
+    -----
+    Channel conversions, documented rather than refused:
+
+    - 1-channel (Y) model, RGB input: the model enlarges Y; Cb and Cr are enlarged with
+      bicubic ``imresize``.
+    - 1-channel model, gray input: gray g is the luma ``Y = 16 + 219 g``; the output is
+      converted back the same way.
+    - 3-channel model, gray input: the gray image is repeated into R, G and B; the output's
+      three channels are averaged back into one.
+    """
+    scale = _check_model(model, scale)
+    lr = check_image(lr, "lr")
+    gray = lr.ndim == 2 or lr.shape[2] == 1
+    image = to_float(lr).reshape(lr.shape[0], lr.shape[1], -1)
+    device = next(model.parameters()).device
+    model.eval()
+
+    if model.channels == 1:
+        ycbcr = rgb_to_ycbcr(image)
+        x = torch.from_numpy(ycbcr[None, None, :, :, 0] / 255.0).float().to(device)
+        y = run_tiled(model, x, scale, tile, overlap)[0, 0].clamp(16 / 255, 235 / 255)
+        y = y.double().cpu().numpy() * 255.0
+        if gray:
+            return np.clip((y - 16.0) / 219.0, 0.0, 1.0)
+        chroma = imresize(ycbcr, scale)[..., 1:]  # imresize takes 1 or 3 channels
+        return ycbcr_to_rgb(np.concatenate([y[..., None], chroma], axis=2))
+
+    if gray:
+        image = np.repeat(image, 3, axis=2)
+    x = torch.from_numpy(image.transpose(2, 0, 1)[None].copy()).float().to(device)
+    out = run_tiled(model, x, scale, tile, overlap)[0].clamp(0, 1)
+    out = out.double().cpu().numpy().transpose(1, 2, 0)
+    return out.mean(axis=2) if gray else out
+
+
+def throughput(model: nn.Module, output_size: int = 512, repeats: int = 5,
+               tile: int = 128) -> dict:
+    """Images per second and peak memory of :func:`super_resolve` for one output size.
+
+    Runs a random RGB LR image of ``output_size / scale`` pixels per side ``repeats`` times
+    (after one warm-up run) and returns ``{"images_per_s", "seconds_per_image",
+    "peak_mib"}``; peak memory is the process's resident peak (CPU) or the CUDA allocator's
+    peak, in MiB. Used by ``benchmarks/inference.py``.
+    """
+    scale = _check_model(model, None)
+    rng = np.random.default_rng(0)
+    lr = to_uint8(rng.random((output_size // scale, output_size // scale, 3)))
+    device = next(model.parameters()).device
+    super_resolve(model, lr, tile=tile)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        super_resolve(model, lr, tile=tile)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = (time.perf_counter() - start) / repeats
+    return {"images_per_s": 1 / seconds, "seconds_per_image": seconds, "peak_mib": peak}

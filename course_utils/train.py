@@ -1,0 +1,373 @@
+"""One plain training loop for every unit, its history, and safe checkpoints.
+
+:func:`fit` runs on whatever :func:`course_utils.device.get_device` finds (CUDA, MPS or the
+CPU), uses mixed precision on CUDA, shows a ``tqdm`` progress bar, measures the validation
+PSNR after every epoch, follows a learning-rate schedule, stops early when the validation
+PSNR stops improving, and returns a :class:`History` that plots the learning curve.
+
+Checkpoints are `safetensors <https://huggingface.co/docs/safetensors>`_ files: tensors
+only, no pickled code, so loading one cannot run code hidden in it (``torch.load`` of an
+untrusted pickle can). The model's config (:func:`course_utils.models.model_config`) and any
+training facts travel in the file's metadata, so :func:`load_checkpoint` rebuilds the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .device import get_device
+from .metrics import psnr_torch
+from .models import build_model, model_config
+
+__all__ = ["CheckpointError", "History", "evaluate_psnr", "fit", "load_checkpoint",
+           "save_checkpoint", "sha256_of"]
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+}
+
+
+@dataclass
+class History:
+    """What happened in :func:`fit`, one entry per epoch."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_psnr: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # cumulative wall time
+    steps: list[int] = field(default_factory=list)  # cumulative optimiser steps
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+    @property
+    def best_psnr(self) -> float:
+        return self.val_psnr[self.best_epoch] if self.best_epoch >= 0 else float("nan")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "best_psnr": self.best_psnr}
+
+    def plot(self, axes=None, label: str | None = None):
+        """Plot training loss and validation PSNR against the epoch; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        epochs = range(1, len(self.train_loss) + 1)
+        axes[0].plot(epochs, self.train_loss, marker=".", label=label)
+        axes[0].set(xlabel="epoch", ylabel="training loss", yscale="log",
+                    title="Training loss")
+        axes[1].plot(epochs, self.val_psnr, marker=".", label=label)
+        if self.best_epoch >= 0:
+            axes[1].axvline(self.best_epoch + 1, color="0.6", lw=0.8, ls="--")
+        axes[1].set(xlabel="epoch", ylabel="PSNR (dB)", title="Validation PSNR")
+        if label is not None:
+            axes[1].legend()
+        return axes
+
+
+@torch.no_grad()
+def evaluate_psnr(model: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                  border: int = 0, device: torch.device | None = None) -> float:
+    """Mean PSNR (dB, data range 1) of ``model(input)`` against ``target`` over ``pairs``.
+
+    Each pair is an ``(input, target)`` of ``(1, C, h, w)`` / ``(1, C, H, W)`` tensors (whole
+    images of any size) or a batch of equal-size ones. ``border`` pixels are cropped from
+    each side before scoring, as the SR convention does with ``border = scale``.
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    scores = []
+    for x, y in pairs:
+        out = model(x.to(device)).clamp(0, 1)
+        y = y.to(device)
+        if out.shape != y.shape:
+            raise ValueError(f"the model returned {tuple(out.shape)} for a target of "
+                             f"{tuple(y.shape)}; check the scale of the validation pairs.")
+        if border:
+            inner = (..., slice(border, -border), slice(border, -border))
+            out, y = out[inner], y[inner]
+        scores.extend(psnr_torch(out.float(), y.float()).tolist())
+    model.train(was_training)
+    if not scores:
+        raise ValueError("no validation pairs given.")
+    return float(sum(scores) / len(scores))
+
+
+def _live_plotter():
+    """A callback that redraws the learning curve in place in a notebook (else None)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return None
+    if get_ipython() is None:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    plt.close(fig)  # shown through the display handle only
+    handle = display(fig, display_id=True)
+
+    def redraw(history: History) -> None:
+        for ax in axes:
+            ax.clear()
+        history.plot(axes)
+        fig.tight_layout()
+        handle.update(fig)
+
+    return redraw
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    val_pairs: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    epochs: int,
+    lr: float = 1e-3,
+    loss: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "mse",
+    optimizer: torch.optim.Optimizer | None = None,
+    schedule: str = "cosine",
+    patience: int | None = None,
+    border: int = 0,
+    device: torch.device | str | None = None,
+    amp: bool = True,
+    progress: bool = True,
+    live_plot: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_metadata: dict | None = None,
+) -> History:
+    """Train ``model`` and return its :class:`History`; the model ends with its best weights.
+
+    Each epoch: one pass over ``train_loader`` (batches of ``(input, target)``), minimising
+    ``loss(model(input), target)`` with Adam, then the validation PSNR on ``val_pairs``
+    (:func:`evaluate_psnr`). The weights of the best validation epoch are kept and restored
+    at the end.
+
+    Parameters
+    ----------
+    model : nn.Module
+    train_loader : iterable of (input, target) batches, usually a ``DataLoader``. If its
+        dataset has ``set_epoch`` (as :class:`course_utils.patches.SRPatches`), it is called
+        before every epoch so that each epoch sees new patches.
+    val_pairs : iterable of (input, target) tensor pairs, e.g. whole validation images.
+    epochs : int
+    lr : float
+        Learning rate of the Adam optimiser (ignored if ``optimizer`` is given).
+    loss : {"mse", "l1"} or callable
+    optimizer : torch.optim.Optimizer, optional
+        Use this one instead, e.g. with parameter groups of their own learning rates.
+    schedule : {"cosine", "constant"}
+        ``"cosine"`` anneals every group's learning rate to 1% of its start over all steps:
+        :math:`\\eta_t = \\eta_{min} + \\tfrac12(\\eta_0 - \\eta_{min})(1 + \\cos(\\pi t / T))`.
+    patience : int, optional
+        Stop after this many epochs without a better validation PSNR.
+    border : int
+        Pixels cropped from each side before the validation PSNR (the SR scale, or 0).
+    device : optional; default :func:`course_utils.device.get_device`.
+    amp : bool
+        Mixed precision (float16 with gradient scaling) when the device is CUDA.
+    progress : bool
+        A ``tqdm`` bar over all steps, with the loss and PSNR of the last epoch.
+    live_plot : bool
+        Redraw the learning curve after each epoch (in a notebook).
+    checkpoint : path, optional
+        Save the best model there (a safetensors file, :func:`save_checkpoint`).
+    checkpoint_metadata : dict, optional
+        Extra JSON-serialisable facts stored in the checkpoint.
+
+    Returns
+    -------
+    History
+    """
+    from tqdm.auto import tqdm
+
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}.")
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} "
+                             "or pass a function (output, target) -> scalar tensor.")
+        loss = LOSSES[loss]
+    device = torch.device(device) if device is not None else get_device()
+    model.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    steps_per_epoch = len(train_loader)
+    total = epochs * steps_per_epoch
+    if schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, total) / total))
+        )
+    else:
+        scheduler = None
+    use_amp = amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    dataset = getattr(train_loader, "dataset", None)
+    redraw = _live_plotter() if live_plot else None
+
+    history = History()
+    best_state = None
+    start = time.perf_counter()
+    bar = tqdm(total=total, disable=not progress, unit="step", leave=True)
+    for epoch in range(epochs):
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
+        model.train()
+        running, count = 0.0, 0
+        for x, y in train_loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                value = loss(model(x), y)
+            if not torch.isfinite(value):
+                raise FloatingPointError(
+                    f"the training loss became {value.item()} at epoch {epoch + 1}; lower the "
+                    f"learning rate (now {optimizer.param_groups[0]['lr']:.2g})."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(value).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            running += value.item() * x.shape[0]
+            count += x.shape[0]
+            bar.update()
+
+        psnr = evaluate_psnr(model, val_pairs, border=border, device=device)
+        history.train_loss.append(running / max(count, 1))
+        history.val_psnr.append(psnr)
+        history.lr.append(optimizer.param_groups[0]["lr"])
+        history.seconds.append(time.perf_counter() - start)
+        history.steps.append((epoch + 1) * steps_per_epoch)
+        bar.set_postfix(loss=f"{history.train_loss[-1]:.2e}", val_psnr=f"{psnr:.2f}")
+        if psnr > history.best_psnr or history.best_epoch < 0:
+            history.best_epoch = epoch
+            best_state = copy.deepcopy(model.state_dict())
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, {**(checkpoint_metadata or {}),
+                                                    "epoch": epoch + 1, "val_psnr": psnr})
+        if redraw is not None:
+            redraw(history)
+        if patience is not None and epoch - history.best_epoch >= patience:
+            history.stopped_early = True
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    return history
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated, corrupt, tampered with or not a model."""
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module,
+                    metadata: dict | None = None) -> Path:
+    """Save ``model``'s weights and config to a safetensors file, atomically.
+
+    The file is written beside ``path`` and renamed into place, so an interrupted save
+    never leaves a half-written checkpoint. ``metadata`` (JSON-serialisable) is stored with
+    the config and read back by :func:`load_checkpoint`.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"config": json.dumps(model_config(model)),
+              "metadata": json.dumps(metadata or {}, sort_keys=True)}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, sha256: str | None = None,
+                    device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild the model saved by :func:`save_checkpoint`; returns ``(model, metadata)``.
+
+    Parameters
+    ----------
+    path : path-like
+    sha256 : str, optional
+        The file's expected SHA-256. If it differs, :class:`CheckpointError` is raised
+        before anything is loaded.
+    device : where to put the model (default CPU); it is returned in eval mode.
+
+    Raises
+    ------
+    CheckpointError
+        Missing file, hash mismatch, a file that is not a safetensors checkpoint (truncated,
+        corrupt, or another format), or weights that do not fit the recorded model.
+    """
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}.")
+    if sha256 is not None:
+        actual = sha256_of(path)
+        if actual != sha256:
+            raise CheckpointError(
+                f"{path} does not match its registered SHA-256: the file is truncated, "
+                f"corrupt or was modified.\n  expected {sha256}\n  found    {actual}\n"
+                "Restore it (for a shipped model: `git checkout -- data/models`) or retrain it "
+                "with `python -m course_utils pretrain`."
+            )
+    try:
+        with safe_open(path, framework="pt") as f:
+            header = f.metadata() or {}
+        tensors = load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"{path} is not a readable safetensors checkpoint ({err}); it may be truncated "
+            "or in another format. Checkpoints are written by course_utils.train.save_checkpoint."
+        ) from err
+    if "config" not in header:
+        raise CheckpointError(f"{path} has no model config in its metadata; it was not "
+                              "written by course_utils.train.save_checkpoint.")
+    config = json.loads(header["config"])
+    model = build_model(**config)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as err:
+        raise CheckpointError(f"the weights in {path} do not fit the model {config}: {err}") \
+            from err
+    metadata = json.loads(header.get("metadata", "{}"))
+    return model.to(device).eval(), {"config": config, **metadata}
