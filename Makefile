@@ -7,6 +7,7 @@
 #   make test    set up, then lint and run every test and notebook (fast mode)
 #   make html    set up, then execute every notebook and write HTML copies to build/html/
 #   make bench   set up, then time every notebook in fast and full mode (build/benchmark.json)
+#                and the SR models' inference (build/inference.json)
 #   make lint    set up, then ruff over the code and the notebooks
 #   make env     set up only, and print the environment's path
 
@@ -59,7 +60,8 @@ html:
 
 bench:
 	@$(IN_ENV) mkdir -p build; \
-	python benchmarks/notebooks.py $(BENCH_ARGS) --json build/benchmark.json
+	python benchmarks/notebooks.py $(BENCH_ARGS) --json build/benchmark.json; \
+	python benchmarks/inference.py --json build/inference.json
 
 clean:
 	rm -rf build

@@ -41,8 +41,12 @@ def one(name: str, scale: int, size: int, repeats: int, untrained: bool, threads
     model = build_model(name, scale) if untrained else load_pretrained(name, scale)[0]
     model.to(device)
     stats = throughput(model, output_size=size, repeats=repeats)
+    from course_utils.pretrained import _hardware
+
     return {"model": name, "scale": scale, "parameters": count_parameters(model),
-            "threads": torch.get_num_threads(), "device": device, **stats}
+            "threads": torch.get_num_threads(), "device": device, "size": size,
+            "device_name": _hardware() if device == "cpu" else torch.cuda.get_device_name(0),
+            **stats}
 
 
 def main() -> int:

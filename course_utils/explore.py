@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import check_image, check_scale
-from .data import to_float
+from .data import to_float, to_uint8
 from .degrade import (
     JPEG,
     Blur,
@@ -25,10 +25,12 @@ from .metrics import mse, psnr, sr_metrics, ssim, y_channel
 
 __all__ = [
     "DISTORTIONS",
+    "LR_MAKERS",
     "degrade_and_upscale",
     "distort",
     "distortion_metrics",
     "match_mse",
+    "super_resolve_compare",
 ]
 
 
@@ -164,3 +166,63 @@ def match_mse(
         lo, hi = (mid, hi) if error(mid) < target_mse else (lo, mid)
     strength = (lo + hi) / 2
     return strength, error(strength)
+
+
+#: How an LR image can be made from the HR image in :func:`super_resolve_compare`.
+LR_MAKERS = {
+    "MATLAB bicubic (as in training)": "bicubic",
+    "PIL bicubic": "bicubic-pil",
+    "torch bicubic (antialias)": "bicubic-torch",
+    "bicubic without antialiasing (OpenCV-like)": "no-antialias",
+}
+
+
+def _shrink_without_antialias(hr: np.ndarray, scale: int) -> np.ndarray:
+    # What OpenCV's INTER_CUBIC and torch's default interpolate do when shrinking: the cubic
+    # kernel is not widened, so fine detail aliases instead of being filtered out.
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(np.atleast_3d(hr).transpose(2, 0, 1)))[None]
+    y = F.interpolate(x, scale_factor=1 / scale, mode="bicubic", align_corners=False,
+                      antialias=False)
+    out = y[0].numpy().transpose(1, 2, 0)
+    return out[..., 0] if hr.ndim == 2 else out
+
+
+def super_resolve_compare(hr: np.ndarray, model, lr_maker: str = "bicubic") -> dict:
+    """Make an LR image from ``hr``, enlarge it with bicubic and with ``model``, and score both.
+
+    Parameters
+    ----------
+    hr : the ground-truth image (modcropped to the model's scale here)
+    model : an SR model of :mod:`course_utils.models` (it carries its ``scale``)
+    lr_maker : a value of :data:`LR_MAKERS`: the resize that makes the LR image. The
+        course's models were trained on MATLAB-style bicubic LR only.
+
+    Returns
+    -------
+    dict with ``"hr"``, ``"lr"``, ``"bicubic"``, ``"model"`` (float images) and
+    ``"psnr"``/``"ssim"`` dicts keyed by ``"bicubic"`` and ``"model"`` (standard SR recipe).
+    """
+    from .evaluate import make_lr, upscale
+    from .inference import super_resolve
+
+    scale = model.scale
+    if lr_maker not in LR_MAKERS.values():
+        raise ValueError(f"lr_maker must be one of {sorted(LR_MAKERS.values())}, "
+                         f"got {lr_maker!r}.")
+    hr = to_float(modcrop(check_image(hr, "hr"), scale))
+    if lr_maker == "bicubic":
+        lr = make_lr(hr, scale)
+    elif lr_maker == "no-antialias":
+        lr = to_uint8(_shrink_without_antialias(hr, scale))
+    else:
+        lr = to_uint8(resize(hr, 1 / scale, lr_maker))
+    bicubic = to_float(upscale(lr, scale, "bicubic"))  # the published baseline
+    sr = super_resolve(model, lr, scale)
+    scores = {name: sr_metrics(image, hr, scale) for name, image in
+              (("bicubic", bicubic), ("model", sr))}
+    return {"hr": hr, "lr": to_float(lr), "bicubic": bicubic, "model": sr,
+            "psnr": {k: v[0] for k, v in scores.items()},
+            "ssim": {k: v[1] for k, v in scores.items()}}

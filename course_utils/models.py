@@ -28,13 +28,42 @@ from torch import nn
 
 from .checks import check_scale
 
-__all__ = ["ESPCN", "FSRCNN", "MODELS", "SRCNN", "build_model", "count_parameters",
-           "model_config"]
+__all__ = ["ESPCN", "FSRCNN", "MODELS", "SRCNN", "build_model", "count_macs",
+           "count_parameters", "model_config"]
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (weights and biases) of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    r"""Multiply-accumulate operations of one forward pass on an input of ``input_shape``.
+
+    Counts the convolutions, which dominate these networks:
+    :math:`H_{out} W_{out} C_{out} \cdot k_h k_w C_{in} / \text{groups}` for a convolution and
+    :math:`H_{in} W_{in} C_{in} \cdot k_h k_w C_{out} / \text{groups}` for a transposed one
+    (each input pixel is spread over a ``k x k`` window of every output channel).
+    """
+    total = 0
+
+    def conv_hook(module, inputs, output):
+        nonlocal total
+        k = module.kernel_size[0] * module.kernel_size[1]
+        if isinstance(module, nn.ConvTranspose2d):
+            total += inputs[0].numel() * k * module.out_channels // module.groups
+        else:
+            total += output.numel() * k * module.in_channels // module.groups
+
+    hooks = [m.register_forward_hook(conv_hook) for m in model.modules()
+             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(input_shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total
 
 
 def _check_scale(scale: object) -> int:
@@ -155,6 +184,9 @@ class ESPCN(nn.Module):
     ----------
     scale : int
     channels : {1, 3}
+    features : (int, int)
+        Widths of the two feature layers; the paper's are (64, 32). Change them to trade
+        parameters for accuracy.
 
     References
     ----------
@@ -162,13 +194,15 @@ class ESPCN(nn.Module):
            Efficient Sub-Pixel Convolutional Neural Network", CVPR 2016. arXiv:1609.05158
     """
 
-    def __init__(self, scale: int, channels: int = 1) -> None:
+    def __init__(self, scale: int, channels: int = 1,
+                 features: tuple[int, int] = (64, 32)) -> None:
         super().__init__()
         self.scale = _check_scale(scale)
         self.channels = _check_channels(channels)
-        self.conv1 = nn.Conv2d(channels, 64, 5, padding=2)
-        self.conv2 = nn.Conv2d(64, 32, 3, padding=1)
-        self.conv3 = nn.Conv2d(32, channels * scale**2, 3, padding=1)
+        n1, n2 = features
+        self.conv1 = nn.Conv2d(channels, n1, 5, padding=2)
+        self.conv2 = nn.Conv2d(n1, n2, 3, padding=1)
+        self.conv3 = nn.Conv2d(n2, channels * scale**2, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

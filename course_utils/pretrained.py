@@ -52,7 +52,7 @@ class Recipe:
     epochs: int = 15
     batch_size: int = 32
     patch_lr: int = 24
-    lr: float = 3e-3
+    lr: float = 1e-3
     seed: int = 0
     threads: int | None = None
 
@@ -61,7 +61,7 @@ class Recipe:
 #: learning rate and, being slower per step, for fewer steps, so that each model trains in
 #: well under an hour on one CPU core.
 RECIPES = {
-    "espcn": Recipe(),
+    "espcn": Recipe(lr=1e-3),
     "fsrcnn": Recipe(steps=12000, epochs=12, lr=2e-3),
 }
 
@@ -246,8 +246,11 @@ def pretrain(
     return model, card
 
 
-def model_card(card: dict, sha256: str | None = None) -> str:
-    """The Markdown model card of a checkpoint's facts (as :func:`pretrain` returns them)."""
+def model_card(card: dict, sha256: str | None = None, inference: dict | None = None) -> str:
+    """The Markdown model card of a checkpoint's facts (as :func:`pretrain` returns them).
+
+    ``inference`` optionally adds a speed line: a row of ``benchmarks/inference.py --json``.
+    """
     h = card["heldout"]
     r = card["recipe"]
     lines = [
@@ -268,6 +271,12 @@ def model_card(card: dict, sha256: str | None = None) -> str:
     ]
     if sha256:
         lines.append(f"- **SHA-256**: `{sha256}`.")
+    if inference:
+        lines.append(
+            f"- **Inference** (`benchmarks/inference.py`): {inference['images_per_s']:.1f} "
+            f"images/s for a {inference['size']}x{inference['size']} RGB output, peak memory "
+            f"{inference['peak_mib']:.0f} MiB (whole process, torch included), "
+            f"{inference['threads']} CPU thread(s), {inference['device_name']}.")
     lines += [
         "",
         "## Held-out natural photos (standard recipe: Y, border = scale)",

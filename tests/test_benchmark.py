@@ -54,3 +54,18 @@ def test_benchmark_reports_time_memory_and_failures(tmp_path):
     assert "ValueError: on purpose" in broken["error"]
     row = next(line for line in proc.stdout.splitlines() if "01_broken.ipynb" in line)
     assert "FAILED in cell 1: ValueError: on purpose" in row
+
+
+def test_inference_benchmark_prints_a_table(tmp_path):
+    out = tmp_path / "inference.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "inference.py"), "--untrained", "--models",
+         "espcn", "fsrcnn", "--scales", "2", "--size", "64", "--repeats", "1", "--threads", "1",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "| espcn | x2 | 21,284 | 1 |" in done.stdout
+    assert "| fsrcnn | x2 |" in done.stdout
+    rows = json.loads(out.read_text())
+    assert [r["model"] for r in rows] == ["espcn", "fsrcnn"]
+    assert all(r["images_per_s"] > 0 and r["peak_mib"] > 50 for r in rows)

@@ -139,3 +139,38 @@ def test_center_crop():
     assert data.center_crop(image, None) is image
     with pytest.raises(ValueError, match="cannot cut a 6x6 centre crop"):
         data.center_crop(image, 6)
+
+
+def test_shrinking_without_antialias_is_subsampling_at_odd_scales():
+    from course_utils.explore import _shrink_without_antialias
+
+    image = np.random.default_rng(0).random((12, 9))
+    # at x3 the cubic kernel is sampled exactly on pixel centres 1, 4, 7 ...: plain subsampling
+    np.testing.assert_allclose(_shrink_without_antialias(image, 3), image[1::3, 1::3],
+                               atol=1e-6)
+
+
+def test_super_resolve_compare_scores_bicubic_and_model():
+    from conftest import make_smooth
+    from course_utils.evaluate import evaluate_images
+    from course_utils.explore import LR_MAKERS, super_resolve_compare
+    from course_utils.models import build_model
+
+    model = build_model("espcn", 2)
+    hr = make_smooth(41, 50, seed=3)
+    out = super_resolve_compare(hr, model)
+    assert out["hr"].shape == (40, 50, 3) and out["model"].shape == (40, 50, 3)
+    assert out["lr"].shape == (20, 25, 3)
+    # the bicubic score is the evaluation command's bicubic score
+    reference = evaluate_images({"x": hr}, 2, "bicubic").rows[0]
+    assert out["psnr"]["bicubic"] == pytest.approx(reference["psnr"], abs=1e-9)
+    for maker in LR_MAKERS.values():
+        lrs = super_resolve_compare(hr, model, maker)["lr"]
+        assert lrs.shape == (20, 25, 3)
+    pil = super_resolve_compare(hr, model, "bicubic-pil")["lr"]
+    assert np.abs(pil - out["lr"]).max() > 0  # PIL's LR pixels differ from MATLAB's
+    # without antialiasing the LR image is a different one again
+    sharp = super_resolve_compare(hr, model, "no-antialias")["lr"]
+    assert sharp.shape == out["lr"].shape and np.abs(sharp - out["lr"]).max() > 0
+    with pytest.raises(ValueError, match="lr_maker must be one of"):
+        super_resolve_compare(hr, model, "opencv")

@@ -11,6 +11,7 @@ from course_utils.models import (
     MODELS,
     SRCNN,
     build_model,
+    count_macs,
     count_parameters,
     model_config,
 )
@@ -93,3 +94,23 @@ def test_espcn_does_its_work_at_low_resolution():
     for h in hooks:
         h.remove()
     assert seen == {"espcn": {10}, "srcnn-915": {30}}
+
+
+def test_count_macs_by_hand():
+    # ESPCN x3 on a 10x10 LR input: every conv runs on 100 pixels.
+    espcn = build_model("espcn", 3)
+    per_pixel = 25 * 1 * 64 + 9 * 64 * 32 + 9 * 32 * 9
+    assert count_macs(espcn, (1, 1, 10, 10)) == 100 * per_pixel
+    # SRCNN 9-1-5 x3 works on the 30x30 upscaled image.
+    srcnn = build_model("srcnn-915", 3)
+    assert count_macs(srcnn, (1, 1, 10, 10)) == 900 * (81 * 64 + 64 * 32 + 25 * 32)
+    # FSRCNN's deconvolution: each of the 100 LR pixels of 56 channels spreads over 9x9.
+    fsrcnn = build_model("fsrcnn", 3)
+    body = 100 * (25 * 56 + 56 * 12 + 4 * 9 * 12 * 12 + 12 * 56)
+    assert count_macs(fsrcnn, (1, 1, 10, 10)) == body + 100 * 56 * 81
+
+
+def test_espcn_width_is_a_knob():
+    narrow = ESPCN(3, features=(16, 8))
+    assert count_parameters(narrow) == (25 * 16 + 16) + (9 * 16 * 8 + 8) + (9 * 8 * 9 + 9)
+    assert narrow(torch.rand(1, 1, 5, 5)).shape == (1, 1, 15, 15)

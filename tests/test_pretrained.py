@@ -7,14 +7,22 @@ import warnings
 
 import pytest
 import torch
-from conftest import make_smooth
 
+from conftest import make_smooth
 from course_utils.__main__ import main
 from course_utils.data import DataUnavailableError, data_dir, default_registry, save_image
 from course_utils.evaluate import evaluate_images, model_upscaler
 from course_utils.models import build_model
-from course_utils.pretrained import (RECIPES, SHIPPED, CheckpointError, Recipe, load_pretrained,
-                                     pretrain, pretrained_path, split_for_validation)
+from course_utils.pretrained import (
+    RECIPES,
+    SHIPPED,
+    CheckpointError,
+    Recipe,
+    load_pretrained,
+    pretrain,
+    pretrained_path,
+    split_for_validation,
+)
 from course_utils.train import save_checkpoint, sha256_of
 
 TINY = Recipe(steps=20, epochs=2, batch_size=8, patch_lr=8, threads=None)

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Record the SHA-256 of every shipped model in data/registry.tsv (after retraining one).
+
+    python scripts/register_models.py          # update the rows of data/models/*.safetensors
+    python scripts/register_models.py --inference build/inference.json   # and the speed lines
+
+It also rewrites each model card (data/models/*.md) from the facts stored in its checkpoint,
+with its SHA-256 and, if given, its row of ``benchmarks/inference.py --json``.
+
+Each row's URL is the file's raw address in the course repository, so that an install without
+the data/ folder can download it; the hash is what load_pretrained() checks before loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from course_utils.config import REPO  # noqa: E402
+from course_utils.pretrained import SHIPPED, model_card, pretrained_path  # noqa: E402
+from course_utils.train import load_checkpoint, sha256_of  # noqa: E402
+
+LICENCE = "trained by the course from the natural photos listed in data/README.md"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inference", type=Path, help="JSON of benchmarks/inference.py")
+    args = parser.parse_args()
+    speeds = {}
+    if args.inference:
+        speeds = {(r["model"], r["scale"]): r for r in json.loads(args.inference.read_text())}
+    registry = ROOT / "data" / "registry.tsv"
+    lines = [line for line in registry.read_text().splitlines()
+             if not line.startswith("models/")]
+    for name, scale in SHIPPED:
+        path = pretrained_path(name, scale)
+        if not path.exists():
+            print(f"missing {path}; train it with `python -m course_utils pretrain --model "
+                  f"{name} --scale {scale} --out {path.relative_to(ROOT)}`", file=sys.stderr)
+            return 1
+        relative = path.relative_to(ROOT)
+        url = f"https://raw.githubusercontent.com/{REPO}/main/{relative.as_posix()}"
+        digest = sha256_of(path)
+        lines.append(f"models/{path.name}\t{url}\t{digest}\t{LICENCE}")
+        _, card = load_checkpoint(path, sha256=digest)
+        path.with_suffix(".md").write_text(model_card(card, digest, speeds.get((name, scale))))
+        print(f"{relative}: {digest}")
+    registry.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
