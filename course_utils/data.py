@@ -29,6 +29,7 @@ from .checks import check_image
 __all__ = [
     "IMAGE_EXTENSIONS",
     "DOMAIN_SAMPLES",
+    "NATURAL_GRAY_PHOTOS",
     "NATURAL_PHOTOS",
     "DataUnavailableError",
     "Registry",
@@ -298,6 +299,23 @@ NATURAL_PHOTOS = (
           "public domain (US Navy), via matplotlib", "heldout"),
 )
 
+#: Grayscale natural photos, for training the Y-channel source models only. They add scenes
+#: and fine texture (brick, grass, gravel) to the training data; a Y-channel model sees a gray
+#: photo exactly as it sees the luma of a colour one. Kept apart from :data:`NATURAL_PHOTOS`,
+#: whose photos are all RGB; ``natural_images("train", gray=True)`` adds them.
+NATURAL_GRAY_PHOTOS = (
+    Photo("camera", "skimage", "data/camera.png",
+          "CC0 (Lav Varshney), via scikit-image", "train"),
+    Photo("coins", "skimage", "data/coins.png",
+          "no known copyright restrictions (Brooklyn Museum), via scikit-image", "train"),
+    Photo("brick", "skimage", "data/brick.png",
+          "CC0 (CC0Textures), via scikit-image", "train"),
+    Photo("grass", "skimage", "data/grass.png",
+          "CC0 (linolafett on DeviantArt), via scikit-image", "train"),
+    Photo("gravel", "skimage", "data/gravel.png",
+          "CC0 (CC0Textures), via scikit-image", "train"),
+)
+
 #: One sample of each other domain the course adapts to, for the welcome gallery. Units 05+
 #: read the medical domains with pydicom and nibabel.
 DOMAIN_SAMPLES = (
@@ -315,7 +333,8 @@ def domain_samples() -> dict[str, np.ndarray]:
     return {p.name: p.load() for p in DOMAIN_SAMPLES}
 
 
-def natural_images(split: str = "train", limit: int | None = None) -> dict[str, np.ndarray]:
+def natural_images(split: str = "train", limit: int | None = None,
+                   gray: bool = False) -> dict[str, np.ndarray]:
     """Load the natural-photo domain, ``{name: image}``, RGB float in [0, 1].
 
     Parameters
@@ -323,10 +342,15 @@ def natural_images(split: str = "train", limit: int | None = None) -> dict[str, 
     split : {"train", "heldout", "all"}
     limit : int, optional
         Keep only the first ``limit`` photos of the split (fast mode uses fewer).
+    gray : bool
+        Also include the grayscale training photos of :data:`NATURAL_GRAY_PHOTOS` (shape
+        ``(H, W)``), after the RGB ones; they belong to the training split only. The shipped
+        Y-channel source models are trained on both.
     """
     if split not in ("train", "heldout", "all"):
         raise ValueError(f"split must be 'train', 'heldout' or 'all', got {split!r}.")
-    photos = [p for p in NATURAL_PHOTOS if split == "all" or p.split == split]
+    pool = NATURAL_PHOTOS + (NATURAL_GRAY_PHOTOS if gray else ())
+    photos = [p for p in pool if split == "all" or p.split == split]
     if limit is not None:
         photos = photos[:limit]
     return {p.name: p.load() for p in photos}

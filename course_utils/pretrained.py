@@ -33,7 +33,7 @@ from .train import CheckpointError, fit, load_checkpoint, save_checkpoint, sha25
 
 __all__ = ["RECIPES", "SHIPPED", "CheckpointError", "Recipe", "default_recipe",
            "load_pretrained", "model_card", "pretrain", "pretrained_path",
-           "split_for_validation"]
+           "split_for_validation", "validation_pairs"]
 
 #: The shipped source models, (model name, scale).
 SHIPPED = tuple((name, scale) for name in ("espcn", "fsrcnn") for scale in (2, 3, 4))
@@ -57,12 +57,12 @@ class Recipe:
     threads: int | None = None
 
 
-#: The recipe of each shipped architecture. FSRCNN's PReLU network is trained with a lower
-#: learning rate and, being slower per step, for fewer steps, so that each model trains in
-#: well under an hour on one CPU core.
+#: The recipe of each shipped architecture. FSRCNN (PReLU, a deconvolution initialised near
+#: zero) converges more slowly than ESPCN: it gets a higher learning rate and more steps. Each
+#: model trains in under an hour on one CPU core (the model cards give the measured times).
 RECIPES = {
     "espcn": Recipe(lr=1e-3),
-    "fsrcnn": Recipe(steps=12000, epochs=12, lr=2e-3),
+    "fsrcnn": Recipe(steps=24000, epochs=24, lr=2e-3),
 }
 
 
@@ -84,7 +84,13 @@ def split_for_validation(image: np.ndarray, scale: int,
     return image[:cut], image[cut:]
 
 
-def _validation_pairs(images: list[np.ndarray], scale: int) -> list:
+def validation_pairs(images: list[np.ndarray], scale: int) -> list:
+    """Whole-image ``(LR, HR)`` Y-channel tensor pairs for :func:`course_utils.train.fit`.
+
+    Each HR image is modcropped and its LR image made with the standard MATLAB-style bicubic
+    ``imresize`` on uint8 (:func:`course_utils.evaluate.make_lr`), the degradation of the
+    training patches and of the benchmarks.
+    """
     pairs = []
     for image in images:
         hr = modcrop(image, scale)
@@ -169,8 +175,9 @@ def pretrain(
     name : a model of :data:`course_utils.models.MODELS`
     scale : int
     images : {name: HR image}, optional
-        Training photos; default the natural domain's training split. The bottom 20 % of
-        each is kept for validation (:func:`split_for_validation`).
+        Training photos; default the natural domain's training split with its grayscale
+        photos (``natural_images("train", gray=True)``). The bottom 20 % of each is kept for
+        validation (:func:`split_for_validation`).
     recipe : Recipe, optional
     out : path, optional
         Where to write the ``.safetensors`` checkpoint; a ``.md`` model card is written
@@ -186,9 +193,9 @@ def pretrain(
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
     seed_everything(recipe.seed)
-    source = "natural photos (course_utils.data.natural_images('train'))"
+    source = "natural photos (course_utils.data.natural_images('train', gray=True))"
     if images is None:
-        images = natural_images("train")
+        images = natural_images("train", gray=True)
     else:
         source = f"{len(images)} given HR images"
     if recipe.steps % recipe.epochs:
@@ -199,7 +206,7 @@ def pretrain(
                         samples_per_epoch=recipe.steps // recipe.epochs * recipe.batch_size,
                         seed=recipe.seed)
     loader = DataLoader(patches, batch_size=recipe.batch_size, shuffle=False)
-    val_pairs = _validation_pairs(list(val_parts), scale)
+    val_pairs = validation_pairs(list(val_parts), scale)
     model = build_model(name, scale, channels=1)
     device = torch.device(device) if device is not None else get_device()
 
@@ -219,6 +226,7 @@ def pretrain(
         "channels": "Y (BT.601); Cb, Cr enlarged with bicubic",
         "training_data": f"{source}: {', '.join(images)}; top 80 % of each photo for "
                          "training, bottom 20 % for validation",
+        "training_images": len(images),
         "degradation": "MATLAB-style bicubic imresize(HR, 1/s) on uint8",
         "recipe": asdict(recipe),
         "training_seconds": round(seconds, 1),
@@ -296,10 +304,11 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         "them: `python -m course_utils evaluate --benchmark Set5 "
         f"--scale {card['scale']} --model {card['model']}`.",
         "",
-        "Limitations: trained on seven photos for a short budget, so below the published "
-        "numbers of models trained for days; Y channel only; only for bicubic (MATLAB) "
-        "degradation. On LR images made another way (PIL, OpenCV, camera blur, noise, JPEG) "
-        "expect lower gains.",
+        f"Limitations: trained on {card.get('training_images', 'a few')} photos for a short "
+        "CPU budget, where the papers trained on 91 images (or ImageNet) for days, so expect "
+        "its benchmark scores below the published ones; Y channel only; only for bicubic "
+        "(MATLAB) degradation. On LR images made another way (PIL, OpenCV, camera blur, "
+        "noise, JPEG) expect lower gains.",
         "",
     ]
     return "\n".join(lines)

@@ -5,7 +5,8 @@
     python scripts/register_models.py --inference build/inference.json   # and the speed lines
 
 It also rewrites each model card (data/models/*.md) from the facts stored in its checkpoint,
-with its SHA-256 and, if given, its row of ``benchmarks/inference.py --json``.
+with its SHA-256 and, if given, its row of ``benchmarks/inference.py --json``, and the table of
+shipped models in README.md (between its ``<!-- models-table -->`` markers).
 
 Each row's URL is the file's raw address in the course repository, so that an install without
 the data/ folder can download it; the hash is what load_pretrained() checks before loading.
@@ -26,6 +27,25 @@ from course_utils.pretrained import SHIPPED, model_card, pretrained_path  # noqa
 from course_utils.train import load_checkpoint, sha256_of  # noqa: E402
 
 LICENCE = "trained by the course from the natural photos listed in data/README.md"
+BEGIN, END = "<!-- models-table -->", "<!-- /models-table -->"
+
+
+def models_table(cards: list[dict], speeds: dict) -> str:
+    """The README's table of shipped models: held-out scores, training time, inference speed."""
+    lines = ["| model | scale | parameters | bicubic PSNR / SSIM | model PSNR / SSIM | gain (dB) "
+             "| training (1 CPU thread) | 512x512 outputs/s (CPU) | peak MiB |",
+             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+    for card in cards:
+        h = card["heldout"]
+        speed = speeds.get((card["model"], card["scale"]))
+        rate = f"{speed['images_per_s']:.1f}" if speed else "-"
+        peak = f"{speed['peak_mib']:.0f}" if speed else "-"
+        lines.append(
+            f"| {card['model']} | x{card['scale']} | {card['parameters']:,} | "
+            f"{h['bicubic_psnr']:.2f} / {h['bicubic_ssim']:.4f} | "
+            f"{h['psnr']:.2f} / {h['ssim']:.4f} | {h['psnr'] - h['bicubic_psnr']:+.2f} | "
+            f"{card['training_seconds'] / 60:.0f} min | {rate} | {peak} |")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -38,6 +58,7 @@ def main() -> int:
     registry = ROOT / "data" / "registry.tsv"
     lines = [line for line in registry.read_text().splitlines()
              if not line.startswith("models/")]
+    cards = []
     for name, scale in SHIPPED:
         path = pretrained_path(name, scale)
         if not path.exists():
@@ -49,9 +70,17 @@ def main() -> int:
         digest = sha256_of(path)
         lines.append(f"models/{path.name}\t{url}\t{digest}\t{LICENCE}")
         _, card = load_checkpoint(path, sha256=digest)
+        cards.append(card)
         path.with_suffix(".md").write_text(model_card(card, digest, speeds.get((name, scale))))
         print(f"{relative}: {digest}")
     registry.write_text("\n".join(lines) + "\n")
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        readme.write_text(f"{head}{BEGIN}\n{models_table(cards, speeds)}\n{END}{tail}")
+        print("updated the models table in README.md")
     return 0
 
 

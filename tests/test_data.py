@@ -18,6 +18,7 @@ from PIL import Image
 
 import course_utils
 from course_utils import data
+from course_utils.config import REPO
 from course_utils.data import (
     NATURAL_PHOTOS,
     DataUnavailableError,
@@ -357,6 +358,19 @@ def test_natural_images_splits_and_limit(monkeypatch):
         natural_images("test")
 
 
+def test_gray_training_photos_are_opt_in_and_training_only():
+    rgb = natural_images("train")
+    both = natural_images("train", gray=True)
+    gray_names = [p.name for p in data.NATURAL_GRAY_PHOTOS]
+    assert list(both) == list(rgb) + gray_names  # RGB first, so `limit` keeps its meaning
+    for name in gray_names:
+        image = both[name]
+        assert image.ndim == 2 and image.dtype == np.float64, name
+        assert min(image.shape) >= 256 and image.std() > 0.05, name
+    assert natural_images("heldout", gray=True).keys() == natural_images("heldout").keys()
+    assert set(gray_names).isdisjoint(p.name for p in NATURAL_PHOTOS)
+
+
 def test_photo_of_a_missing_package():
     photo = data.Photo("x", "no_such_package_xyz", "a.png", "", "train")
     with pytest.raises(DataUnavailableError, match="pip install no-such-package-xyz"):
@@ -531,6 +545,10 @@ def test_shipped_registry():
                 assert sum(1 for m in names if m.startswith(f"{bench}/x{s}/{kind}/")) == n
     for entry in registry:
         assert re.fullmatch(r"[0-9a-f]{64}", entry.sha256), entry.name
+        if entry.name.startswith("models/"):  # the course's own source models (unit 03)
+            assert entry.url == (f"https://raw.githubusercontent.com/{REPO}/main/data/"
+                                 f"{entry.name}"), entry.name
+            continue
         assert entry.url.startswith(SELFEXSR), entry.name
         bench, scale, kind, file = entry.name.split("/")
         number = file.removesuffix(".png").removeprefix("img_")
