@@ -1,0 +1,98 @@
+"""Tests of course_utils.backbones: real ImageNet weights, stage features, offline errors."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import torch
+from skimage import data as skdata
+
+from course_utils.backbones import (
+    imagenet_categories,
+    imagenet_normalize,
+    imagenet_top5,
+    load_backbone,
+    stage_channels,
+    stage_features,
+)
+from course_utils.data import DataUnavailableError
+from course_utils.models import count_parameters
+
+CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return load_backbone("efficientnet_lite0")
+
+
+def test_lite0_is_really_pretrained(lite0):
+    assert count_parameters(lite0) == 4_652_008
+    top5 = imagenet_top5(lite0, skdata.chelsea())
+    assert top5[0][0] in CAT_CLASSES and top5[0][1] > 0.5, top5
+    assert len(CAT_CLASSES & {name for name, _ in top5}) >= 2
+    rocket = [name for name, _ in imagenet_top5(lite0, skdata.rocket())]
+    assert not CAT_CLASSES & set(rocket), rocket
+
+
+def test_random_lite0_knows_nothing():
+    torch.manual_seed(0)
+    top5 = imagenet_top5(load_backbone("efficientnet_lite0", pretrained=False), skdata.chelsea())
+    assert top5[0][1] < 0.05, top5
+
+
+@pytest.mark.parametrize(("name", "channels", "strides"), [
+    ("efficientnet_lite0", [16, 24, 40, 112, 320], [2, 4, 8, 16, 32]),
+    ("resnet18", [64, 64, 128, 256, 512], [2, 4, 8, 16, 32]),
+    ("vgg16", [64, 128, 256, 512, 512], [1, 2, 4, 8, 16]),
+])
+def test_stage_features(name, channels, strides):
+    model = load_backbone(name, pretrained=False)
+    features = stage_features(model, torch.rand(2, 3, 64, 96))
+    assert [f.shape[1] for f in features] == channels == stage_channels(model)
+    assert [(64 // f.shape[2], 96 // f.shape[3]) for f in features] == [(s, s) for s in strides]
+
+
+def test_normalize_and_bad_inputs(lite0):
+    x = torch.rand(1, 3, 8, 8)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    torch.testing.assert_close(imagenet_normalize(x), (x - mean) / std)
+    with pytest.raises(ValueError, match="RGB tensor"):
+        imagenet_normalize(torch.rand(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="needs an RGB image"):
+        imagenet_top5(lite0, skdata.camera())
+    with pytest.raises(ValueError, match="unknown backbone 'resnet50'"):
+        load_backbone("resnet50")
+    with pytest.raises(ValueError, match="load_backbone"):
+        stage_features(torch.nn.Conv2d(3, 3, 1), x)
+    assert len(imagenet_categories()) == 1000
+
+
+def test_torchvision_weights_from_the_hub_cache(tmp_path, monkeypatch):
+    # A file already in the torch hub cache is loaded without a download.
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the hub cache is $TORCH_HOME/hub
+    saved = resnet18(weights=None).state_dict()
+    folder = tmp_path / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save(saved, folder / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1])
+    model = load_backbone("resnet18")
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, saved[key])
+
+
+def test_torchvision_weights_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(DataUnavailableError, match="download that file by hand") as err:
+        load_backbone("vgg16")
+    assert str(tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth") in str(err.value)
+    assert "efficientnet_lite0" in str(err.value)
+    assert not list(tmp_path.rglob("*.pth")), "nothing half-written left in the cache"
