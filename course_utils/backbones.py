@@ -29,9 +29,9 @@ from torch import nn
 from .checks import check_image
 from .data import DataUnavailableError, to_float
 
-__all__ = ["BACKBONES", "IMAGENET_MEAN", "IMAGENET_STD", "EfficientNetLite0",
-           "imagenet_categories", "imagenet_normalize", "imagenet_top5", "load_backbone",
-           "stage_channels", "stage_features"]
+__all__ = ["BACKBONES", "IMAGENET_MEAN", "IMAGENET_STD", "EfficientNetLite0", "as_encoder",
+           "backbone_stages", "imagenet_categories", "imagenet_normalize", "imagenet_top5",
+           "load_backbone", "stage_channels", "stage_features"]
 
 BACKBONES = ("efficientnet_lite0", "resnet18", "vgg16")
 
@@ -273,7 +273,27 @@ def imagenet_top5(model: nn.Module, image: np.ndarray, size: int = 224) -> list[
     return [(names[int(i)], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
 
 
-def _stages(model: nn.Module) -> list[nn.Module]:
+def as_encoder(model: nn.Module) -> nn.Module:
+    """Drop a backbone's classification layers, keeping what :func:`stage_features` uses.
+
+    The 1x1 head and classifier of EfficientNet-Lite0 (1.7 M parameters), ResNet-18's ``fc``
+    and VGG-16's fully connected ``classifier`` (120 M) become :class:`torch.nn.Identity`, so
+    that parameter counts, freezing and memory only concern the encoder.
+    """
+    name = getattr(model, "backbone_name", None)
+    if name == "efficientnet_lite0":
+        model.head, model.classifier = nn.Identity(), nn.Identity()
+    elif name == "resnet18":
+        model.fc = nn.Identity()
+    elif name == "vgg16":
+        model.classifier = nn.Identity()
+    else:
+        raise ValueError("as_encoder needs a backbone from load_backbone(); got a "
+                         f"{type(model).__name__}.")
+    return model
+
+
+def backbone_stages(model: nn.Module) -> list[nn.Module]:
     """The backbone cut into five pieces whose outputs have strides 2, 4, 8, 16 and 32."""
     name = getattr(model, "backbone_name", None)
     if name == "efficientnet_lite0":
@@ -297,8 +317,8 @@ def stage_channels(model: nn.Module) -> list[int]:
         return [f.shape[1] for f in stage_features(model, torch.zeros(1, 3, 64, 64))]
 
 
-def stage_features(model: nn.Module, x: torch.Tensor, normalize: bool = True
-                   ) -> list[torch.Tensor]:
+def stage_features(model: nn.Module, x: torch.Tensor, normalize: bool = True,
+                   stages: int = 5) -> list[torch.Tensor]:
     """Feature maps of the five stages of a backbone, shallow to deep.
 
     For EfficientNet-Lite0 and ResNet-18 the strides are 2, 4, 8, 16, 32 (channels 16, 24,
@@ -310,11 +330,15 @@ def stage_features(model: nn.Module, x: torch.Tensor, normalize: bool = True
     model : a backbone from :func:`load_backbone`
     x : (N, 3, H, W) RGB tensor in [0, 1]
     normalize : apply :func:`imagenet_normalize` first (default)
+    stages : int
+        Run only the first ``stages`` stages (1 to 5), e.g. for shallow features only.
     """
+    if not 1 <= stages <= 5:
+        raise ValueError(f"stages must be 1 to 5, got {stages}.")
     if normalize:
         x = imagenet_normalize(x)
     features = []
-    for stage in _stages(model):
+    for stage in backbone_stages(model)[:stages]:
         x = stage(x)
         features.append(x)
     return features

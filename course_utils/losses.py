@@ -1,0 +1,79 @@
+"""Training losses beyond the pixel ones: SSIM and perceptual (feature) losses.
+
+Pixel losses (MSE, L1; :data:`course_utils.train.LOSSES`) compare images value by value. The
+two here compare what the eye and a pretrained network see:
+
+- :class:`SSIMLoss`: :math:`1 - \\mathrm{SSIM}(\\hat y, y)`, with the course's differentiable
+  SSIM (:func:`course_utils.metrics.ssim_torch`);
+- :class:`PerceptualLoss`: the mean squared distance between the feature maps of a frozen
+  ImageNet backbone, :math:`\\sum_k \\lVert \\phi_k(\\hat y) - \\phi_k(y) \\rVert_2^2 / N_k`
+  (Johnson et al., 2016), usually added to a pixel loss with a small weight.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import as_encoder, load_backbone, stage_features
+from .finetune import freeze
+from .metrics import ssim_torch
+
+__all__ = ["PerceptualLoss", "SSIMLoss"]
+
+
+class SSIMLoss(nn.Module):
+    """:math:`1 - \\mathrm{SSIM}` averaged over the batch (images of at least 11x11 pixels)."""
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return 1 - ssim_torch(output, target).mean()
+
+
+class PerceptualLoss(nn.Module):
+    """Feature distance in a frozen ImageNet backbone, plus an optional pixel term.
+
+    .. math:: \\mathcal{L} = w_{pix} \\lVert \\hat y - y \\rVert_2^2 / N
+              + \\sum_{k \\le K} \\lVert \\phi_k(\\hat y) - \\phi_k(y) \\rVert_2^2 / N_k
+
+    Parameters
+    ----------
+    backbone : str
+        A backbone of :mod:`course_utils.backbones` (VGG-16 in the paper; EfficientNet-Lite0
+        works offline).
+    stages : int
+        Compare the feature maps of the first ``stages`` stages (shallow features: edges and
+        textures).
+    pixel_weight : float
+        Weight of the MSE term that keeps colours and low frequencies right.
+
+    References
+    ----------
+    .. [1] J. Johnson, A. Alahi, L. Fei-Fei, "Perceptual Losses for Real-Time Style Transfer
+           and Super-Resolution", ECCV 2016. arXiv:1603.08155
+    """
+
+    def __init__(self, backbone: str = "efficientnet_lite0", stages: int = 3,
+                 pixel_weight: float = 1.0) -> None:
+        super().__init__()
+        self.stages, self.pixel_weight = stages, pixel_weight
+        self.net = freeze(as_encoder(load_backbone(backbone)))
+
+    def train(self, mode: bool = True) -> PerceptualLoss:
+        super().train(mode)
+        self.net.eval()  # the loss network's batch norms always use ImageNet statistics
+        return self
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if output.shape != target.shape or output.ndim != 4 or output.shape[1] not in (1, 3):
+            raise ValueError(f"expected two (N, 1 or 3, H, W) tensors of the same shape, got "
+                             f"{tuple(output.shape)} and {tuple(target.shape)}.")
+        if output.shape[1] == 1:  # a Y/gray image: the backbone wants three channels
+            output, target = output.expand(-1, 3, -1, -1), target.expand(-1, 3, -1, -1)
+        loss = self.pixel_weight * F.mse_loss(output, target)
+        with torch.no_grad():
+            wanted = stage_features(self.net, target, stages=self.stages)
+        for got, want in zip(stage_features(self.net, output, stages=self.stages), wanted,
+                             strict=True):
+            loss = loss + F.mse_loss(got, want)
+        return loss

@@ -1,0 +1,103 @@
+"""Tests of the encoder-decoder models, the fine-tuning tools and the perceptual/SSIM losses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils.encoder_decoder import BackboneUNet, FeatureSubPixelSR
+from course_utils.finetune import freeze_stages, param_groups, trainable_summary
+from course_utils.losses import PerceptualLoss, SSIMLoss
+from course_utils.models import count_parameters
+
+
+def bicubic(x, scale):
+    return x if scale == 1 else F.interpolate(x, scale_factor=scale, mode="bicubic")
+
+
+@pytest.mark.parametrize("backbone", ["efficientnet_lite0", "resnet18", "vgg16"])
+@pytest.mark.parametrize("scale", [1, 4])
+def test_unet_any_size_starts_at_bicubic(backbone, scale):
+    torch.manual_seed(0)
+    model = BackboneUNet(backbone, scale=scale, pretrained=False).eval()
+    x = torch.rand(2, 3, 30, 45)  # odd sizes, not multiples of the encoder's stride
+    with torch.no_grad():
+        out = model(x)
+    assert out.shape == (2, 3, 30 * scale, 45 * scale)
+    torch.testing.assert_close(out, bicubic(x, scale))  # the residual head starts at zero
+
+
+def test_feature_subpixel_sr():
+    model = FeatureSubPixelSR(scale=3, stages=2).eval()
+    x = torch.rand(1, 3, 20, 25)
+    with torch.no_grad():
+        out = model(x)
+    assert out.shape == (1, 3, 60, 75)
+    torch.testing.assert_close(out, bicubic(x, 3))
+    with pytest.raises(ValueError, match="stages must be 1 to 5"):
+        FeatureSubPixelSR(stages=6, pretrained=False)
+    with pytest.raises(ValueError, match="scale must be 2 or more"):
+        FeatureSubPixelSR(scale=1, pretrained=False)
+
+
+def test_a_frozen_encoder_does_not_move():
+    torch.manual_seed(0)
+    model = BackboneUNet("efficientnet_lite0", scale=2, width=8)
+    freeze_stages(model, 5)
+    encoder_before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    parts = trainable_summary(model)
+    # the encoder is the backbone without its classifier: 3.0 M of Lite0's 4.7 M parameters
+    assert parts["encoder"][0] == 0 and 2_900_000 < parts["encoder"][1] < 3_000_000
+    assert count_parameters(model, trainable_only=True) == sum(t for t, _ in parts.values())
+    optimizer = torch.optim.Adam(param_groups(model, 1e-3, 1e-4))
+    assert len(optimizer.param_groups) == 1  # nothing of the encoder trains
+    model.train()
+    x = torch.rand(2, 3, 32, 32)
+    for _ in range(2):
+        loss = F.mse_loss(model(x), torch.rand(2, 3, 64, 64))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for key, value in model.encoder.state_dict().items():  # weights and BN statistics
+        torch.testing.assert_close(value, encoder_before[key], msg=key)
+    assert model.head.weight.abs().sum() > 0, "the decoder did train"
+
+
+def test_partial_freezing_and_discriminative_learning_rates():
+    model = BackboneUNet("resnet18", scale=2, pretrained=False, width=8)
+    freeze_stages(model, 2)
+    stage1 = model.encoder.conv1.weight
+    deep = model.encoder.layer4[0].conv1.weight
+    assert not stage1.requires_grad and deep.requires_grad
+    groups = param_groups(model, lr=1e-3, encoder_lr=1e-5)
+    assert [g["lr"] for g in groups] == [1e-3, 1e-5]
+    encoder_trainable = sum(p.numel() for p in groups[1]["params"])
+    assert encoder_trainable == trainable_summary(model)["encoder"][0]
+    model.train()
+    assert not model.encoder.bn1.training and model.encoder.layer4[0].bn1.training
+    freeze_stages(model, 0)
+    assert all(p.requires_grad for p in model.encoder.parameters())
+    with pytest.raises(ValueError, match="frozen must be 0 to 5"):
+        freeze_stages(model, 6)
+    with pytest.raises(ValueError, match="encoder"):
+        param_groups(torch.nn.Conv2d(1, 1, 1), 1e-3, 1e-4)
+
+
+def test_losses():
+    torch.manual_seed(0)
+    y = torch.rand(2, 3, 32, 32)
+    noisy = (y + 0.1 * torch.randn_like(y)).clamp(0, 1).requires_grad_(True)
+    perceptual = PerceptualLoss(stages=2)
+    assert perceptual(y, y).item() == pytest.approx(0, abs=1e-6)
+    value = perceptual(noisy, y)
+    assert value.item() > F.mse_loss(noisy, y).item()  # the feature terms add to the pixel one
+    value.backward()
+    assert noisy.grad is not None and noisy.grad.abs().sum() > 0
+    assert all(p.grad is None for p in perceptual.net.parameters())
+    gray = perceptual(noisy[:, :1], y[:, :1])
+    assert gray.item() > 0
+    assert SSIMLoss()(y, y).item() == pytest.approx(0, abs=1e-6)
+    assert 0 < SSIMLoss()(noisy, y).item() < 1
+    with pytest.raises(ValueError, match="same shape"):
+        perceptual(y, y[:, :, :16])
