@@ -84,18 +84,20 @@ def split_for_validation(image: np.ndarray, scale: int,
     return image[:cut], image[cut:]
 
 
-def validation_pairs(images: list[np.ndarray], scale: int) -> list:
-    """Whole-image ``(LR, HR)`` Y-channel tensor pairs for :func:`course_utils.train.fit`.
+def validation_pairs(images: list[np.ndarray], scale: int, mode: str = "y") -> list:
+    """Whole-image ``(LR, HR)`` tensor pairs for :func:`course_utils.train.fit`.
 
     Each HR image is modcropped and its LR image made with the standard MATLAB-style bicubic
     ``imresize`` on uint8 (:func:`course_utils.evaluate.make_lr`), the degradation of the
-    training patches and of the benchmarks.
+    training patches and of the benchmarks. ``mode`` is that of
+    :func:`course_utils.patches.image_to_tensor`: ``"y"`` for Y-channel models, ``"rgb"``
+    for RGB ones (a gray image then gives one channel).
     """
     pairs = []
     for image in images:
         hr = modcrop(image, scale)
         lr = make_lr(hr, scale)
-        pairs.append((image_to_tensor(lr, "y"), image_to_tensor(to_uint8(hr), "y")))
+        pairs.append((image_to_tensor(lr, mode), image_to_tensor(to_uint8(hr), mode)))
     return pairs
 
 

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Unit 04's controlled experiment, arm by arm: held-out PSNR/SSIM, time and peak memory.
+
+    python benchmarks/transfer.py                      # full mode's settings, 3 seeds
+    python benchmarks/transfer.py --seeds 0 --epochs 2 --json build/transfer.json
+
+The settings default to notebook 04's full mode (x4 RGB super-resolution, EfficientNet-Lite0,
+2 training photos, 6 epochs of 50 steps of 16 LR patches of 24 pixels, held-out centre crops of
+256 pixels). Each (arm, seed) runs in its own child process (``--one ARM SEED``), so that its
+peak resident memory (the child's ``ru_maxrss``, torch's own ~400-700 MiB included) is its
+own. The parent prints a Markdown table per run and a summary (mean ± standard deviation over
+seeds) per arm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def one(arm_index: int, seed: int, args: argparse.Namespace) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import torch
+    from torch.utils.data import DataLoader
+
+    from course_utils import data
+    from course_utils.experiment import run_arms, transfer_arms
+    from course_utils.patches import SRPatches
+    from course_utils.pretrained import split_for_validation, validation_pairs
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    scale = args.scale
+    photos = data.natural_images("train", limit=args.photos)
+    train_parts, val_parts = zip(*(split_for_validation(p, scale) for p in photos.values()),
+                                  strict=True)
+    val_pairs = validation_pairs([data.center_crop(v, min(v.shape[:2])) for v in val_parts],
+                                 scale, mode="rgb")
+    heldout = {name: data.center_crop(image, args.heldout_side)
+               for name, image in data.natural_images("heldout").items()}
+
+    def make_loader(s):
+        return DataLoader(SRPatches(list(train_parts), scale, patch_size=args.patch * scale,
+                                    mode="rgb", samples_per_epoch=args.steps * args.batch,
+                                    seed=s), batch_size=args.batch)
+
+    arm = transfer_arms(scale, args.backbone)[arm_index]
+    result = run_arms([arm], make_loader, val_pairs, heldout, scale, epochs=args.epochs,
+                      seeds=[seed], progress=False)[0]
+    return {"arm": result.arm, "seed": seed, "psnr": result.heldout.mean_psnr,
+            "ssim": result.heldout.mean_ssim, "train_s": result.seconds,
+            "trainable": result.trainable, "threads": torch.get_num_threads(),
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--backbone", default="efficientnet_lite0")
+    parser.add_argument("--photos", type=int, default=2, help="training photos")
+    parser.add_argument("--patch", type=int, default=24, help="LR patch side")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=50, help="steps per epoch")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--heldout-side", type=int, default=256)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: all)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("--one", nargs=2, type=int, metavar=("ARM", "SEED"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:
+        print(json.dumps(one(args.one[0], args.one[1], args)))
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from course_utils.experiment import transfer_arms
+
+    settings = ["--scale", args.scale, "--backbone", args.backbone, "--photos", args.photos,
+                "--patch", args.patch, "--batch", args.batch, "--steps", args.steps,
+                "--epochs", args.epochs, "--heldout-side", args.heldout_side]
+    settings += ["--threads", args.threads] if args.threads else []
+    arms = range(len(transfer_arms(args.scale, args.backbone)))  # builds nothing yet
+    rows = []
+    for seed in args.seeds:
+        for index in arms:
+            cmd = [sys.executable, __file__, "--one", str(index), str(seed)]
+            cmd += [str(v) for v in settings]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                print(f"arm {index} seed {seed} failed:\n{done.stderr}", file=sys.stderr)
+                return 1
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    print(f"x{args.scale} RGB SR, {args.backbone}, {args.photos} training photos, "
+          f"{args.epochs * args.steps} steps of batch {args.batch} ({args.patch}px LR "
+          f"patches), held-out crops {args.heldout_side}px\n")
+    print("| arm | seed | PSNR (dB) | SSIM | train time (s) | peak MiB | threads |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['arm']} | {r['seed']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
+              f"{r['train_s']:.0f} | {r['peak_mib']:.0f} | {r['threads']} |")
+    print("\n| arm | PSNR (dB), mean ± sd | SSIM, mean ± sd | train time (s) | peak MiB |")
+    print("| --- | --- | --- | --- | --- |")
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        runs = [r for r in rows if r["arm"] == arm]
+        psnr, ssim = (np.array([r[k] for r in runs]) for k in ("psnr", "ssim"))
+        ddof = 1 if len(runs) > 1 else 0  # one seed: a spread of 0
+        print(f"| {arm} | {psnr.mean():.2f} ± {psnr.std(ddof=ddof):.2f} | {ssim.mean():.4f} ± "
+              f"{ssim.std(ddof=ddof):.4f} | {np.mean([r['train_s'] for r in runs]):.0f} | "
+              f"{max(r['peak_mib'] for r in runs):.0f} |")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

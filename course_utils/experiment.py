@@ -1,0 +1,173 @@
+"""Controlled transfer experiments: several "arms" trained on the same data, same budget.
+
+An :class:`Arm` says how to build a fresh model and its optimiser; :func:`run_arms` trains every
+arm once per seed with :func:`course_utils.train.fit` (same patches, same steps, same
+validation), scores each trained model on held-out images with the standard SR recipe, and
+returns one :class:`ArmResult` per (arm, seed). :func:`summarize` turns them into a table of
+mean and spread, the table a notebook draws its conclusions from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .device import seed_everything
+from .evaluate import EvaluationResult, evaluate_images, model_upscaler
+from .models import count_parameters
+from .train import History, fit
+
+__all__ = ["Arm", "ArmResult", "run_arms", "summarize", "transfer_arms"]
+
+
+@dataclass
+class Arm:
+    """One way of training a model, e.g. "pretrained encoder, frozen".
+
+    Parameters
+    ----------
+    name : str
+    build : callable () -> nn.Module
+        Makes a fresh model (called once per seed, after seeding).
+    lr : float
+        Learning rate of the default Adam optimiser.
+    optimizer : callable (model) -> torch.optim.Optimizer, optional
+        For parameter groups with learning rates of their own
+        (:func:`course_utils.finetune.param_groups`).
+    loss : str or callable
+        Passed to :func:`course_utils.train.fit`.
+    """
+
+    name: str
+    build: Callable[[], nn.Module]
+    lr: float = 1e-3
+    optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None
+    loss: str | Callable = "mse"
+
+
+@dataclass
+class ArmResult:
+    """What one (arm, seed) run gave."""
+
+    arm: str
+    seed: int
+    history: History
+    heldout: EvaluationResult
+    seconds: float
+    trainable: int
+    model: nn.Module = field(repr=False)
+
+
+def run_arms(
+    arms: Iterable[Arm],
+    make_loader: Callable[[int], Iterable],
+    val_pairs: list,
+    heldout: Mapping[str, np.ndarray],
+    scale: int,
+    *,
+    epochs: int,
+    seeds: Iterable[int] = (0,),
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> list[ArmResult]:
+    """Train every arm with every seed on the same data and budget; score it on ``heldout``.
+
+    Parameters
+    ----------
+    arms : iterable of Arm
+    make_loader : callable (seed) -> DataLoader
+        Training batches for a seed; every arm of a seed sees the same patches.
+    val_pairs : validation pairs for :func:`course_utils.train.fit`
+    heldout : {name: HR image}
+        Scored after training with :func:`course_utils.evaluate.evaluate_images`.
+    scale : int
+    epochs : int
+    seeds : iterable of int
+    device : where to train (evaluation runs on the CPU)
+    progress : a progress bar per run
+
+    Returns
+    -------
+    list of ArmResult, in the order (seed, arm).
+    """
+    results = []
+    for seed in seeds:
+        loader = make_loader(seed)  # built once: every arm of this seed sees the same patches
+        for arm in arms:
+            seed_everything(seed)
+            model = arm.build()
+            optimizer = arm.optimizer(model) if arm.optimizer is not None else None
+            start = time.perf_counter()
+            history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr,
+                          loss=arm.loss, optimizer=optimizer, border=scale, device=device,
+                          progress=progress)
+            seconds = time.perf_counter() - start
+            model = model.cpu().eval()
+            scores = evaluate_images(heldout, scale, model_upscaler(model, arm.name))
+            results.append(ArmResult(arm.name, seed, history, scores, seconds,
+                                     count_parameters(model, trainable_only=True), model))
+    return results
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def summarize(results: Iterable[ArmResult],
+              baseline: EvaluationResult | None = None) -> list[dict]:
+    """One row per arm: held-out PSNR and SSIM, mean and standard deviation over seeds.
+
+    ``baseline`` (e.g. bicubic on the same images) adds a first row and a gain column. The
+    standard deviation is the sample one (``ddof=1``); with one seed it is reported as 0.
+    """
+    by_arm: dict[str, list[ArmResult]] = {}
+    for r in results:
+        by_arm.setdefault(r.arm, []).append(r)
+    rows = []
+    if baseline is not None:
+        rows.append({"arm": baseline.method, "seeds": "-", "PSNR (dB)": baseline.mean_psnr,
+                     "± PSNR": 0.0, "SSIM": baseline.mean_ssim, "± SSIM": 0.0,
+                     "gain (dB)": 0.0, "trainable parameters": 0, "train time (s)": 0.0})
+    for arm, runs in by_arm.items():
+        psnr = np.array([r.heldout.mean_psnr for r in runs])
+        ssim = np.array([r.heldout.mean_ssim for r in runs])
+        row = {"arm": arm, "seeds": len(runs), "PSNR (dB)": float(psnr.mean()),
+               "± PSNR": _spread(psnr), "SSIM": float(ssim.mean()), "± SSIM": _spread(ssim)}
+        if baseline is not None:
+            row["gain (dB)"] = float(psnr.mean()) - baseline.mean_psnr
+        row["trainable parameters"] = runs[0].trainable
+        row["train time (s)"] = float(np.mean([r.seconds for r in runs]))
+        rows.append(row)
+    return rows
+
+
+def transfer_arms(scale: int, backbone: str = "efficientnet_lite0", lr: float = 1e-3,
+                  encoder_lr_factor: float = 0.1, width: int = 16) -> list[Arm]:
+    """The four arms of unit 04's experiment, for RGB super-resolution at ``scale``.
+
+    - ``"ESPCN (scratch)"``: the small sub-pixel network of unit 03, RGB, no encoder;
+    - ``"U-Net, random encoder"``: :class:`~course_utils.encoder_decoder.BackboneUNet` with a
+      randomly initialised encoder, everything trained at ``lr``;
+    - ``"U-Net, frozen pretrained"``: ImageNet encoder frozen, only the decoder trains;
+    - ``"U-Net, fine-tuned pretrained"``: ImageNet encoder trained at
+      ``encoder_lr_factor * lr``, the decoder at ``lr`` (discriminative learning rates).
+    """
+    from .encoder_decoder import BackboneUNet
+    from .finetune import freeze_stages, param_groups
+    from .models import build_model
+
+    def unet(pretrained: bool) -> Callable[[], nn.Module]:
+        return lambda: BackboneUNet(backbone, scale, pretrained=pretrained, width=width)
+
+    return [
+        Arm("ESPCN (scratch)", lambda: build_model("espcn", scale, channels=3), lr=lr),
+        Arm("U-Net, random encoder", unet(False), lr=lr),
+        Arm("U-Net, frozen pretrained", lambda: freeze_stages(unet(True)(), 5), lr=lr),
+        Arm("U-Net, fine-tuned pretrained", unet(True), lr=lr,
+            optimizer=lambda m: torch.optim.Adam(param_groups(m, lr, encoder_lr_factor * lr))),
+    ]
