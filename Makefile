@@ -6,8 +6,9 @@
 #   make lab     set up, then open the course in JupyterLab
 #   make test    set up, then lint and run every test and notebook (fast mode)
 #   make html    set up, then execute every notebook and write HTML copies to build/html/
-#   make bench   set up, then time every notebook in fast and full mode (build/benchmark.json)
-#                and the SR models' inference (build/inference.json)
+#   make bench   set up, then time every notebook in fast and full mode (build/benchmark.json),
+#                the SR models' inference (build/inference.json) and unit 04's experiment
+#                arm by arm (build/transfer.json)
 #   make lint    set up, then ruff over the code and the notebooks
 #   make env     set up only, and print the environment's path
 
@@ -61,7 +62,8 @@ html:
 bench:
 	@$(IN_ENV) mkdir -p build; \
 	python benchmarks/notebooks.py $(BENCH_ARGS) --json build/benchmark.json; \
-	python benchmarks/inference.py --json build/inference.json
+	python benchmarks/inference.py --json build/inference.json; \
+	python benchmarks/transfer.py --json build/transfer.json
 
 clean:
 	rm -rf build

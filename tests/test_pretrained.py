@@ -131,6 +131,23 @@ def test_shipped_models_beat_bicubic_on_every_heldout_photo(name, scale, heldout
     assert ours.mean_psnr == pytest.approx(meta["heldout"]["psnr"], abs=0.01)
 
 
+#: The course's quality targets for its source models (unit 03's issue): the mean gain over
+#: bicubic on the held-out photos, standard recipe, at each scale.
+TARGET_GAIN_DB = {2: 2.0, 3: 1.5, 4: 1.0}
+#: Measured shortfalls, kept visible: ESPCN (the paper's 5-3-3 network, 22k parameters) trained
+#: on the course's photos gains 1.78 dB at x2 and 1.27 dB at x3. strict=True: once a retrained
+#: model meets its target, this test fails until its entry is removed.
+SHORT_OF_TARGET = {("espcn", 2), ("espcn", 3)}
+
+
+@pytest.mark.parametrize(("name", "scale"), [
+    pytest.param(n, s, marks=pytest.mark.xfail(strict=True, reason="measured below target"))
+    if (n, s) in SHORT_OF_TARGET else (n, s) for n, s in SHIPPED])
+def test_shipped_models_meet_the_quality_targets(name, scale):
+    heldout = load_pretrained(name, scale)[1]["heldout"]  # reproduced by the test above
+    assert heldout["psnr"] - heldout["bicubic_psnr"] >= TARGET_GAIN_DB[scale]
+
+
 @pytest.fixture(scope="module")
 def heldout():
     from course_utils.data import natural_images
