@@ -286,7 +286,7 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
             f"- **Inference** (`benchmarks/inference.py`): {inference['images_per_s']:.1f} "
             f"images/s for a {inference['size']}x{inference['size']} RGB output, peak memory "
             f"{inference['peak_mib']:.0f} MiB (whole process, torch included), "
-            f"{inference['threads']} CPU thread(s), {inference['device_name']}.")
+            f"{inference['device_name']}.")
     lines += [
         "",
         "## Held-out natural photos (standard recipe: Y, border = scale)",
