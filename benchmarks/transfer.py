@@ -109,8 +109,15 @@ def main() -> int:
     for r in rows:
         print(f"| {r['arm']} | {r['seed']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
               f"{r['train_s']:.0f} | {r['peak_mib']:.0f} | {r['threads']} |")
+    from course_utils import data
+    from course_utils.evaluate import evaluate_images
+
+    heldout = {name: data.center_crop(image, args.heldout_side)
+               for name, image in data.natural_images("heldout").items()}
+    bicubic = evaluate_images(heldout, args.scale, "bicubic")
     print("\n| arm | PSNR (dB), mean ± sd | SSIM, mean ± sd | train time (s) | peak MiB |")
     print("| --- | --- | --- | --- | --- |")
+    print(f"| bicubic | {bicubic.mean_psnr:.2f} | {bicubic.mean_ssim:.4f} | - | - |")
     for arm in dict.fromkeys(r["arm"] for r in rows):
         runs = [r for r in rows if r["arm"] == arm]
         psnr, ssim = (np.array([r[k] for r in runs]) for k in ("psnr", "ssim"))
