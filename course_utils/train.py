@@ -208,6 +208,8 @@ def fit(
         loss = LOSSES[loss]
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
+    if isinstance(loss, nn.Module):  # e.g. a perceptual loss holding a network of its own
+        loss.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = len(train_loader)
     total = epochs * steps_per_epoch
