@@ -5,7 +5,8 @@ Transfer learning is a set of choices about which pretrained weights may move, a
 - **freeze** a part (``requires_grad = False``): its weights stay exactly as pretrained;
 - **unfreeze** stage by stage, from the deepest (most task-specific) towards the input;
 - **discriminative learning rates**: the pretrained encoder learns with a smaller rate than the
-  new, randomly initialised layers (one optimiser, two parameter groups).
+  new, randomly initialised layers (one optimiser, two parameter groups);
+- **L2-SP**: let every weight move, but penalise its distance from the source model's value.
 
 Frozen batch-norm layers also keep their ImageNet running statistics: models that hold an
 encoder call :func:`keep_frozen_norms_in_eval` from their ``train()``, so that
@@ -14,12 +15,14 @@ encoder call :func:`keep_frozen_norms_in_eval` from their ``train()``, so that
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .backbones import backbone_stages
 
-__all__ = ["freeze", "freeze_stages", "keep_frozen_norms_in_eval", "param_groups",
-           "trainable_summary", "unfreeze"]
+__all__ = ["L2SPLoss", "freeze", "freeze_stages", "keep_frozen_norms_in_eval", "l2_sp_penalty",
+           "param_groups", "trainable_summary", "unfreeze"]
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -92,3 +95,52 @@ def trainable_summary(model: nn.Module) -> dict[str, tuple[int, int]]:
             summary[name] = (sum(p.numel() for p in params if p.requires_grad),
                              sum(p.numel() for p in params))
     return summary
+
+
+def l2_sp_penalty(model: nn.Module, source: dict[str, torch.Tensor], alpha: float = 0.01,
+                  beta: float = 0.01) -> torch.Tensor:
+    r"""The L2-SP regulariser: keep fine-tuned weights close to the source model's.
+
+    .. math:: \Omega(\theta) = \frac{\alpha}{2} \lVert \theta_S - \theta_S^0 \rVert_2^2
+              + \frac{\beta}{2} \lVert \theta_{\bar S} \rVert_2^2
+
+    :math:`\theta_S` are the trainable parameters that exist in the source model
+    (``source``, its ``state_dict``, with the same names and shapes) and :math:`\theta_S^0`
+    their source values: the "starting point" (SP) replaces zero as the centre of weight
+    decay. :math:`\theta_{\bar S}` are new parameters (a new head), with ordinary weight
+    decay. This is the :math:`R(\theta, \phi)` term of the joint objective of cross-domain
+    fine-tuning.
+
+    References
+    ----------
+    .. [1] X. Li, Y. Grandvalet, F. Davoine, "Explicit Inductive Bias for Transfer Learning
+           with Convolutional Networks", ICML 2018. arXiv:1802.01483
+    """
+    shared = torch.zeros((), device=next(model.parameters()).device)
+    new = torch.zeros_like(shared)
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        start = source.get(name)
+        if start is not None and start.shape == p.shape:
+            shared = shared + (p - start.to(p.device)).pow(2).sum()
+        else:
+            new = new + p.pow(2).sum()
+    return alpha / 2 * shared + beta / 2 * new
+
+
+class L2SPLoss:
+    """A training loss plus :func:`l2_sp_penalty`, usable as ``fit(..., loss=L2SPLoss(...))``.
+
+    The source weights are copied when the loss is made, so make it right after loading the
+    source model, before any fine-tuning step.
+    """
+
+    def __init__(self, model: nn.Module, base=F.mse_loss, alpha: float = 0.01,
+                 beta: float = 0.01) -> None:
+        self.model, self.base, self.alpha, self.beta = model, base, alpha, beta
+        self.source = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.base(output, target) + l2_sp_penalty(self.model, self.source,
+                                                         self.alpha, self.beta)

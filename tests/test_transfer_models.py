@@ -101,3 +101,36 @@ def test_losses():
     assert 0 < SSIMLoss()(noisy, y).item() < 1
     with pytest.raises(ValueError, match="same shape"):
         perceptual(y, y[:, :, :16])
+
+
+def test_l2_sp_penalty_and_loss():
+    from course_utils.finetune import L2SPLoss, l2_sp_penalty
+    from course_utils.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("espcn", 2)
+    source = {k: v.clone() for k, v in model.state_dict().items()}
+    assert l2_sp_penalty(model, source).item() == 0  # at the starting point
+    with torch.no_grad():
+        model.conv1.weight += 0.1
+    expected = 0.5 * 0.2 * (0.1**2) * model.conv1.weight.numel()
+    assert l2_sp_penalty(model, source, alpha=0.2).item() == pytest.approx(expected, rel=1e-4)
+    # a parameter the source lacks is decayed towards zero with beta
+    partial = {k: v for k, v in source.items() if not k.startswith("conv3")}
+    conv3 = sum(p.pow(2).sum().item() for n, p in model.named_parameters()
+                if n.startswith("conv3"))
+    value = l2_sp_penalty(model, partial, alpha=0.2, beta=0.5).item()
+    assert value == pytest.approx(expected + 0.25 * conv3, rel=1e-4)
+    # as a fit loss: training pulls the weights back towards the source
+    loss = L2SPLoss(model, alpha=10.0)
+    x, y = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 16, 16)
+    assert loss(model(x), y).item() == pytest.approx(F.mse_loss(model(x), y).item())
+    with torch.no_grad():
+        model.conv1.weight += 0.5
+    before = l2_sp_penalty(model, loss.source).item()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss(model(x), y).backward()
+        optimizer.step()
+    assert l2_sp_penalty(model, loss.source).item() < before
