@@ -74,7 +74,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         images = {p.name: load_image(p, alpha="drop") for p in paths}
     given = {k: getattr(args, k) for k in ("steps", "epochs", "batch_size", "lr", "seed",
                                             "threads") if getattr(args, k) is not None}
-    recipe = replace(default_recipe(args.model), **given)
+    recipe = replace(default_recipe(args.model, args.scale), **given)
     out = args.out or Path(f"{args.model}_x{args.scale}.safetensors")
     if out.resolve() == pretrained_path(args.model, args.scale).resolve():
         print("note: overwriting a shipped model; update its SHA-256 in data/registry.tsv")
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     for option, kind in (("--steps", int), ("--epochs", int), ("--batch-size", int),
                          ("--lr", float), ("--seed", int)):
         pt.add_argument(option, type=kind, help="default: the model's recipe "
-                                                "(course_utils.pretrained.RECIPES)")
+                                                "(course_utils.pretrained.default_recipe)")
     pt.add_argument("--threads", type=int, help="CPU threads for torch (default: all)")
     pt.add_argument("--out", type=Path, help="checkpoint file (default ./MODEL_xSCALE.safetensors)")
     args = parser.parse_args(argv)
