@@ -27,32 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def one(arm_index: int, seed: int, args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(ROOT))
     import torch
-    from torch.utils.data import DataLoader
 
-    from course_utils import data
-    from course_utils.experiment import run_arms, transfer_arms
-    from course_utils.patches import SRPatches
-    from course_utils.pretrained import split_for_validation, validation_pairs
+    from course_utils.experiment import run_arms, sr_experiment_data, transfer_arms
 
     if args.threads:
         torch.set_num_threads(args.threads)
     scale = args.scale
-    photos = data.natural_images("train", limit=args.photos)
-    train_parts, val_parts = zip(*(split_for_validation(p, scale) for p in photos.values()),
-                                  strict=True)
-    val_pairs = validation_pairs([data.center_crop(v, min(v.shape[:2])) for v in val_parts],
-                                 scale, mode="rgb")
-    heldout = {name: data.center_crop(image, args.heldout_side)
-               for name, image in data.natural_images("heldout").items()}
-
-    def make_loader(s):
-        return DataLoader(SRPatches(list(train_parts), scale, patch_size=args.patch * scale,
-                                    mode="rgb", samples_per_epoch=args.steps * args.batch,
-                                    seed=s), batch_size=args.batch)
-
+    data = sr_experiment_data(scale, args.photos, args.patch, args.batch, args.steps,
+                              args.heldout_side)
     arm = transfer_arms(scale, args.backbone)[arm_index]
-    result = run_arms([arm], make_loader, val_pairs, heldout, scale, epochs=args.epochs,
-                      seeds=[seed], progress=False)[0]
+    result = run_arms([arm], data.make_loader, data.val_pairs, data.heldout, scale,
+                      epochs=args.epochs, seeds=[seed], progress=False)[0]
     return {"arm": result.arm, "seed": seed, "psnr": result.heldout.mean_psnr,
             "ssim": result.heldout.mean_ssim, "train_s": result.seconds,
             "trainable": result.trainable, "threads": torch.get_num_threads(),
@@ -109,11 +94,11 @@ def main() -> int:
     for r in rows:
         print(f"| {r['arm']} | {r['seed']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
               f"{r['train_s']:.0f} | {r['peak_mib']:.0f} | {r['threads']} |")
-    from course_utils import data
     from course_utils.evaluate import evaluate_images
+    from course_utils.experiment import sr_experiment_data
 
-    heldout = {name: data.center_crop(image, args.heldout_side)
-               for name, image in data.natural_images("heldout").items()}
+    heldout = sr_experiment_data(args.scale, args.photos, args.patch, args.batch, args.steps,
+                                 args.heldout_side).heldout
     bicubic = evaluate_images(heldout, args.scale, "bicubic")
     print("\n| arm | PSNR (dB), mean ± sd | SSIM, mean ± sd | train time (s) | peak MiB |")
     print("| --- | --- | --- | --- | --- |")

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from .device import seed_everything
 from .evaluate import EvaluationResult, evaluate_images, model_upscaler
 from .models import count_parameters
+from .patches import SRPatches
 from .train import History, fit
 
-__all__ = ["Arm", "ArmResult", "run_arms", "summarize", "transfer_arms"]
+__all__ = ["Arm", "ArmResult", "SRData", "run_arms", "sr_experiment_data", "summarize",
+           "transfer_arms"]
 
 
 @dataclass
@@ -144,6 +147,54 @@ def summarize(results: Iterable[ArmResult],
         row["train time (s)"] = float(np.mean([r.seconds for r in runs]))
         rows.append(row)
     return rows
+
+
+@dataclass
+class SRData:
+    """The data of one SR experiment: training photos, validation pairs, held-out images.
+
+    Made by :func:`sr_experiment_data`; :meth:`make_loader` gives the training batches of a
+    seed (what :func:`run_arms` takes as ``make_loader``).
+    """
+
+    names: list[str]  # of the training photos
+    train_parts: list[np.ndarray]
+    val_pairs: list
+    heldout: dict[str, np.ndarray]
+    scale: int
+    patch_lr: int
+    batch: int
+    steps_per_epoch: int
+    mode: str = "rgb"
+
+    def make_loader(self, seed: int) -> DataLoader:
+        patches = SRPatches(self.train_parts, self.scale, patch_size=self.patch_lr * self.scale,
+                            mode=self.mode, samples_per_epoch=self.steps_per_epoch * self.batch,
+                            seed=seed)
+        return DataLoader(patches, batch_size=self.batch)
+
+
+def sr_experiment_data(scale: int, n_photos: int, patch_lr: int, batch: int,
+                       steps_per_epoch: int, heldout_side: int | None,
+                       mode: str = "rgb") -> SRData:
+    """Unit 04's data: the first ``n_photos`` natural training photos and the held-out ones.
+
+    Each training photo's bottom strip is held back (:func:`~course_utils.pretrained.
+    split_for_validation`); a centred square of it is a validation pair. The held-out photos
+    are cut to centred squares of ``heldout_side`` pixels (``None`` keeps them whole).
+    """
+    from .data import center_crop, natural_images
+    from .pretrained import split_for_validation, validation_pairs
+
+    photos = natural_images("train", limit=n_photos)
+    train_parts, val_parts = zip(*(split_for_validation(p, scale) for p in photos.values()),
+                                  strict=True)
+    val_pairs = validation_pairs([center_crop(v, min(v.shape[:2])) for v in val_parts], scale,
+                                 mode=mode)
+    heldout = {name: center_crop(image, heldout_side)
+               for name, image in natural_images("heldout").items()}
+    return SRData(list(photos), list(train_parts), val_pairs, heldout, scale, patch_lr, batch,
+                  steps_per_epoch, mode)
 
 
 def transfer_arms(scale: int, backbone: str = "efficientnet_lite0", lr: float = 1e-3,

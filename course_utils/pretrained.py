@@ -315,7 +315,7 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         "them: `python -m course_utils evaluate --benchmark Set5 "
         f"--scale {card['scale']} --model {card['model']}`.",
         "",
-        f"Limitations: trained on {card.get('training_images', 'a few')} photos for a short "
+        f"Limitations: trained on {card['training_images']} photos for a short "
         "CPU budget, where the papers trained on 91 images (or ImageNet) for days, so expect "
         "its benchmark scores below the published ones; Y channel only; only for bicubic "
         "(MATLAB) degradation. On LR images made another way (PIL, OpenCV, camera blur, "
