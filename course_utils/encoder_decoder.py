@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import as_encoder, load_backbone, stage_channels, stage_features
-from .finetune import keep_frozen_norms_in_eval
+from .backbones import as_encoder, backbone_stages, load_backbone, stage_channels, stage_features
+from .finetune import freeze, keep_frozen_norms_in_eval
 
 __all__ = ["BackboneUNet", "FeatureSubPixelSR"]
 
@@ -125,7 +125,8 @@ class FeatureSubPixelSR(nn.Module):
     scale : int
     stages : int
         How many backbone stages feed the generator (1 to 5; shallow features are the most
-        generic, deep ones cost more and are more specific to ImageNet's classes).
+        generic, deep ones cost more and are more specific to ImageNet's classes). The deeper
+        stages are never run; they are frozen so that they do not count as trainable.
     pretrained : bool
     """
 
@@ -139,6 +140,8 @@ class FeatureSubPixelSR(nn.Module):
                              f"or more, got {scale}.")
         self.scale, self.channels, self.backbone, self.stages = scale, 3, backbone, stages
         self.encoder = as_encoder(load_backbone(backbone, pretrained=pretrained))
+        for unused in backbone_stages(self.encoder)[stages:]:
+            freeze(unused)  # never run, so never trained: keep them out of trainable counts
         c_feat = stage_channels(self.encoder)[stages - 1]
         self.body = nn.Conv2d(3, 64, 5, padding=2)
         self.generator = nn.Sequential(nn.Conv2d(64 + c_feat, 32, 3, padding=1), nn.Tanh(),

@@ -10,7 +10,7 @@ mean and spread, the table a notebook draws its conclusions from.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ from .patches import SRPatches
 from .train import History, fit
 
 __all__ = ["Arm", "ArmResult", "SRData", "run_arms", "sr_experiment_data", "summarize",
-           "transfer_arms"]
+           "train_and_score", "transfer_arms"]
 
 
 @dataclass
@@ -44,6 +44,14 @@ class Arm:
         (:func:`course_utils.finetune.param_groups`).
     loss : str or callable
         Passed to :func:`course_utils.train.fit`.
+    make_loss : callable (model) -> loss, optional
+        For a loss that depends on the model being trained, e.g. the L2-SP penalty towards
+        its own starting weights (:class:`course_utils.finetune.L2SPLoss`); overrides ``loss``.
+    data : {"paired", "self-supervised"}
+        What the arm trains on (unit 05): LR/HR pairs of the target images, or pairs made
+        from the LR images alone by shrinking them once more (ZSSR-style).
+    mode : {"y", "rgb"}
+        The channels the model takes (:class:`course_utils.patches.SRPatches`).
     """
 
     name: str
@@ -51,6 +59,9 @@ class Arm:
     lr: float = 1e-3
     optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None
     loss: str | Callable = "mse"
+    make_loss: Callable[[nn.Module], Callable] | None = None
+    data: str = "paired"
+    mode: str = "rgb"
 
 
 @dataclass
@@ -64,6 +75,7 @@ class ArmResult:
     seconds: float
     trainable: int
     model: nn.Module = field(repr=False)
+    n_images: int | None = None  # target training images (unit 05's data-efficiency curve)
 
 
 def run_arms(
@@ -102,19 +114,29 @@ def run_arms(
     for seed in seeds:
         loader = make_loader(seed)  # built once: every arm of this seed sees the same patches
         for arm in arms:
-            seed_everything(seed)
-            model = arm.build()
-            optimizer = arm.optimizer(model) if arm.optimizer is not None else None
-            start = time.perf_counter()
-            history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr,
-                          loss=arm.loss, optimizer=optimizer, border=scale, device=device,
-                          progress=progress)
-            seconds = time.perf_counter() - start
-            model = model.cpu().eval()
-            scores = evaluate_images(heldout, scale, model_upscaler(model, arm.name))
-            results.append(ArmResult(arm.name, seed, history, scores, seconds,
-                                     count_parameters(model, trainable_only=True), model))
+            results.append(train_and_score(arm, loader, val_pairs, heldout, scale, epochs=epochs,
+                                           seed=seed, device=device, progress=progress))
     return results
+
+
+def train_and_score(arm: Arm, loader: Iterable, val_pairs: list,
+                    heldout: Mapping[str, np.ndarray], scale: int, *, epochs: int, seed: int,
+                    device: torch.device | str = "cpu", progress: bool = True) -> ArmResult:
+    """Build ``arm``'s model after seeding, train it with :func:`~course_utils.train.fit`,
+    and score it on ``heldout`` with :func:`~course_utils.evaluate.evaluate_images` (on the
+    CPU). One run of :func:`run_arms`."""
+    seed_everything(seed)
+    model = arm.build()
+    optimizer = arm.optimizer(model) if arm.optimizer is not None else None
+    loss = arm.make_loss(model) if arm.make_loss is not None else arm.loss
+    start = time.perf_counter()
+    history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr, loss=loss,
+                  optimizer=optimizer, border=scale, device=device, progress=progress)
+    seconds = time.perf_counter() - start
+    model = model.cpu().eval()
+    scores = evaluate_images(heldout, scale, model_upscaler(model, arm.name))
+    return ArmResult(arm.name, seed, history, scores, seconds,
+                     count_parameters(model, trainable_only=True), model)
 
 
 def _spread(values: np.ndarray) -> float:
@@ -122,20 +144,26 @@ def _spread(values: np.ndarray) -> float:
 
 
 def summarize(results: Iterable[ArmResult],
-              baseline: EvaluationResult | None = None) -> list[dict]:
+              baseline: EvaluationResult | Sequence[EvaluationResult] | None = None
+              ) -> list[dict]:
     """One row per arm: held-out PSNR and SSIM, mean and standard deviation over seeds.
 
-    ``baseline`` (e.g. bicubic on the same images) adds a first row and a gain column. The
-    standard deviation is the sample one (``ddof=1``); with one seed it is reported as 0.
+    ``baseline`` (e.g. bicubic on the same images), or several untrained methods with the
+    reference first, adds first rows and a gain column (over the first). The standard
+    deviation is the sample one (``ddof=1``); with one seed it is reported as 0.
     """
     by_arm: dict[str, list[ArmResult]] = {}
     for r in results:
         by_arm.setdefault(r.arm, []).append(r)
     rows = []
-    if baseline is not None:
-        rows.append({"arm": baseline.method, "seeds": "-", "PSNR (dB)": baseline.mean_psnr,
-                     "± PSNR": 0.0, "SSIM": baseline.mean_ssim, "± SSIM": 0.0,
-                     "gain (dB)": 0.0, "trainable parameters": 0, "train time (s)": 0.0})
+    baselines = [baseline] if isinstance(baseline, EvaluationResult) else list(baseline or [])
+    reference = baselines[0] if baselines else None
+    for base in baselines:
+        rows.append({"arm": base.method, "seeds": "-", "PSNR (dB)": base.mean_psnr,
+                     "± PSNR": 0.0, "SSIM": base.mean_ssim, "± SSIM": 0.0,
+                     "gain (dB)": base.mean_psnr - reference.mean_psnr,
+                     "trainable parameters": 0, "train time (s)": 0.0})
+    baseline = reference
     for arm, runs in by_arm.items():
         psnr = np.array([r.heldout.mean_psnr for r in runs])
         ssim = np.array([r.heldout.mean_ssim for r in runs])

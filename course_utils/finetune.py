@@ -22,7 +22,7 @@ from torch import nn
 from .backbones import backbone_stages
 
 __all__ = ["L2SPLoss", "freeze", "freeze_stages", "keep_frozen_norms_in_eval", "l2_sp_penalty",
-           "param_groups", "trainable_summary", "unfreeze"]
+           "param_groups", "train_last_layers", "trainable_summary", "unfreeze"]
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -55,6 +55,27 @@ def freeze_stages(model: nn.Module, frozen: int) -> nn.Module:
     for stage in stages[:frozen]:
         freeze(stage)
     keep_frozen_norms_in_eval(encoder)
+    return model
+
+
+def train_last_layers(model: nn.Module, layers: int) -> nn.Module:
+    """Freeze ``model`` except its last ``layers`` weighted layers and what follows them.
+
+    Weighted layers are convolutions (also transposed) and linear layers, in the order the
+    model defines them; parameters defined after the first trainable one (a PReLU's slopes,
+    say) train too. For ESPCN (``conv1``, ``conv2``, ``conv3``), ``layers=2`` keeps the first
+    5x5 feature layer frozen: the generic low-level filters learnt on the source stay as they
+    are, and only the later, more task-specific layers adapt.
+    """
+    leaves = [m for m in model.modules() if not list(m.children())]
+    weighted = [i for i, m in enumerate(leaves)
+                if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)]
+    if not 1 <= layers <= len(weighted):
+        raise ValueError(f"layers must be 1 to {len(weighted)} (the model's weighted layers), "
+                         f"got {layers}.")
+    freeze(model)
+    for module in leaves[weighted[-layers]:]:
+        unfreeze(module)
     return model
 
 

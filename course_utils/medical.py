@@ -56,6 +56,22 @@ def _first(value) -> float | None:
         return float(value)
 
 
+def _frame_groups(ds, frame: int) -> dict:
+    """The functional groups of one frame of an enhanced (multi-frame) DICOM file.
+
+    Enhanced CT and MR files keep the rescale and the window in functional-group sequences,
+    per frame or shared by all frames, instead of at the top level; pydicom's
+    ``apply_modality_lut`` reads only the top level. Per-frame values win over shared ones.
+    """
+    groups = {}
+    for sequence, index in (("SharedFunctionalGroupsSequence", 0),
+                            ("PerFrameFunctionalGroupsSequence", frame)):
+        if sequence in ds and len(ds[sequence].value) > index:
+            for element in ds[sequence][index]:
+                groups[element.keyword] = element.value
+    return groups
+
+
 def read_dicom(path: str | os.PathLike, frame: int | None = None) -> DicomImage:
     """Read a grayscale DICOM image with pydicom.
 
@@ -64,6 +80,11 @@ def read_dicom(path: str | os.PathLike, frame: int | None = None) -> DicomImage:
     path : path-like
     frame : int, optional
         Which frame of a multi-frame file (required for those).
+
+    Notes
+    -----
+    Enhanced multi-frame files (e.g. Enhanced CT) keep the rescale and the window in their
+    functional groups; these are used when the top level has none.
 
     Raises
     ------
@@ -108,6 +129,14 @@ def read_dicom(path: str | os.PathLike, frame: int | None = None) -> DicomImage:
         pixels = pixels[frame]
     values = np.asarray(apply_modality_lut(pixels, ds), dtype=np.float64)
     center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+    groups = _frame_groups(ds, frame or 0)
+    if "RescaleIntercept" not in ds and "PixelValueTransformationSequence" in groups:
+        rescale = groups["PixelValueTransformationSequence"][0]
+        values = (float(rescale.get("RescaleSlope", 1.0)) * pixels.astype(np.float64)
+                  + float(rescale.get("RescaleIntercept", 0.0)))
+    if center is None and "FrameVOILUTSequence" in groups:
+        voi = groups["FrameVOILUTSequence"][0]
+        center, width = _first(voi.get("WindowCenter")), _first(voi.get("WindowWidth"))
     return DicomImage(
         pixels=values,
         modality=str(ds.get("Modality", "OT")),
