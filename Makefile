@@ -7,8 +7,9 @@
 #   make test    set up, then lint and run every test and notebook (fast mode)
 #   make html    set up, then execute every notebook and write HTML copies to build/html/
 #   make bench   set up, then time every notebook in fast and full mode (build/benchmark.json),
-#                the SR models' inference (build/inference.json) and unit 04's experiment
-#                arm by arm (build/transfer.json)
+#                the SR models' inference (build/inference.json), unit 04's experiment
+#                arm by arm (build/transfer.json) and unit 05's domain by domain
+#                (build/crossdomain.json)
 #   make lint    set up, then ruff over the code and the notebooks
 #   make env     set up only, and print the environment's path
 
@@ -63,7 +64,8 @@ bench:
 	@$(IN_ENV) mkdir -p build; \
 	python benchmarks/notebooks.py $(BENCH_ARGS) --json build/benchmark.json; \
 	python benchmarks/inference.py --json build/inference.json; \
-	python benchmarks/transfer.py --json build/transfer.json
+	python benchmarks/transfer.py --json build/transfer.json; \
+	python benchmarks/crossdomain.py --joint --json build/crossdomain.json
 
 clean:
 	rm -rf build

