@@ -35,11 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataUnavailableError, to_float, to_uint8
+from .data import DataUnavailableError, Registry, default_registry, to_float, to_uint8
 from .degrade import imresize
 
-__all__ = ["DOMAINS", "MAX_SIDE", "MEDICAL", "SATELLITE", "DomainImage", "domain_images",
-           "load_domain_image"]
+__all__ = ["DOMAINS", "MAX_SIDE", "MEDICAL", "MEDNIST", "MEDNIST_CLASSES", "SATELLITE",
+           "DomainImage", "domain_images", "load_domain_image", "mednist_images"]
 
 #: Longest side of a target image; larger scans are shrunk to it.
 MAX_SIDE = 512
@@ -243,3 +243,74 @@ def domain_images(domain: str, split: str = "train",
     if limit is not None:
         items = items[:limit]
     return {d.name: load_domain_image(d) for d in items}
+
+
+# --------------------------------------------------------------------------------------------
+# A larger public set, downloaded through the registry (full mode, optional)
+# --------------------------------------------------------------------------------------------
+
+#: MedNIST's registry name: 64x64 JPEG images of six kinds of scan, gathered from TCIA, the
+#: RSNA Bone Age Challenge and the NIH Chest X-ray set by B. J. Erickson (Mayo Clinic), CC
+#: BY-SA 4.0, as packaged by MONAI (data/registry.tsv gives its URL and SHA-256).
+MEDNIST = "MedNIST/MedNIST.tar.gz"
+MEDNIST_CLASSES = ("AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Hand", "HeadCT")
+
+
+def _extract_once(archive: Path) -> Path:
+    """Unpack ``archive`` beside itself, once; a half-finished extraction is never used."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    done = archive.parent / "extracted"
+    if (done / ".complete").exists():
+        return done
+    partial = Path(tempfile.mkdtemp(prefix=".extracting-", dir=archive.parent))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(partial, filter="data")  # "data": no absolute paths, no links out
+        (partial / ".complete").touch()
+        shutil.rmtree(done, ignore_errors=True)
+        partial.rename(done)
+    except (tarfile.TarError, OSError, EOFError) as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise DataUnavailableError(f"could not unpack {archive} ({type(err).__name__}: {err}); "
+                                   "delete it and fetch it again.") from err
+    return done
+
+
+def mednist_images(per_class: int = 4, classes: tuple[str, ...] = MEDNIST_CLASSES,
+                   seed: int = 0, registry: Registry | None = None) -> dict[str, np.ndarray]:
+    """Extra medical *training* images from MedNIST, ``{"<class>/<file>": gray image}``.
+
+    The archive is downloaded once through the course registry (SHA-256 checked) and unpacked
+    in the cache. ``per_class`` images of each class are drawn at random for ``seed``. The
+    images are 64x64 pixels, smaller than the course's own scans: they add variety to the
+    training set and are never used for held-out scores.
+
+    Raises
+    ------
+    DataUnavailableError
+        Offline, or the download does not match its SHA-256 (the message says where to put
+        a copy downloaded by hand).
+    ValueError
+        An unknown class, or ``per_class`` below 1.
+    """
+    from PIL import Image
+
+    unknown = set(classes) - set(MEDNIST_CLASSES)
+    if unknown or per_class < 1:
+        raise ValueError(f"classes must be among {', '.join(MEDNIST_CLASSES)} and per_class at "
+                         f"least 1; got unknown {sorted(unknown)} and per_class={per_class}.")
+    root = _extract_once((registry or default_registry()).fetch(MEDNIST))
+    rng = np.random.default_rng(seed)
+    images = {}
+    for kind in classes:
+        files = sorted(root.glob(f"*/{kind}/*.jpeg")) or sorted(root.glob(f"{kind}/*.jpeg"))
+        if len(files) < per_class:
+            raise DataUnavailableError(f"{root} holds {len(files)} {kind} images, fewer than "
+                                       f"{per_class}; the archive may be incomplete.")
+        for i in sorted(rng.choice(len(files), per_class, replace=False)):
+            with Image.open(files[i]) as im:
+                images[f"{kind}/{files[i].name}"] = to_float(np.asarray(im.convert("L")))
+    return images

@@ -180,6 +180,9 @@ def plot_data_efficiency(rows: Sequence[Mapping], baselines: Mapping[str, float]
     for (label, value), style in zip((baselines or {}).items(), ("--", ":", "-."), strict=False):
         ax.axhline(value, color="gray", linestyle=style, label=label)
     ax.set_xscale("log", base=2)
+    sizes = sorted({r["images"] for r in rows})
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
     ax.set(xlabel="target training images", ylabel="held-out PSNR (dB)", title=title)
     ax.legend()
     return ax

@@ -253,3 +253,71 @@ def test_top_level_rescale_and_window_win_over_functional_groups(tmp_path):
                        WindowCenter=0, WindowWidth=500, SharedFunctionalGroupsSequence=[shared])
     scan = read_dicom(path)
     assert (scan.pixels == 2 * 100 - 1000).all() and scan.window == (0.0, 500.0)
+
+
+# --------------------------------------------------------------------------------------------
+# MedNIST through the registry, on an archive the test serves itself
+# --------------------------------------------------------------------------------------------
+
+
+def _mednist_archive(per_class: int = 3) -> bytes:
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for kind in ("CXR", "Hand"):
+            for i in range(per_class):
+                jpeg = io.BytesIO()
+                Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(jpeg, "JPEG")
+                info = tarfile.TarInfo(f"MedNIST/{kind}/{i:06d}.jpeg")
+                info.size = jpeg.tell()
+                jpeg.seek(0)
+                tar.addfile(info, jpeg)
+    return buffer.getvalue()
+
+
+def _mednist_registry(http_server, tmp_path, content: bytes):
+    import hashlib
+
+    from course_utils.data import Entry, Registry
+
+    url = http_server.put("MedNIST.tar.gz", content)
+    return Registry([Entry(domains.MEDNIST, url, hashlib.sha256(content).hexdigest())],
+                    cache=tmp_path / "cache")
+
+
+def test_mednist_images_download_unpack_and_sample(http_server, tmp_path):
+    registry = _mednist_registry(http_server, tmp_path, _mednist_archive())
+    images = domains.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
+    assert len(images) == 4 and {k.split("/")[0] for k in images} == {"CXR", "Hand"}
+    assert all(im.shape == (64, 64) and 0 <= im.min() and im.max() <= 1 for im in images.values())
+    marker = tmp_path / "cache" / "MedNIST" / "extracted" / ".complete"
+    assert marker.exists()
+    again = domains.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
+    assert list(again) == list(images)  # same seed, same images; unpacked only once
+    assert not list(marker.parent.parent.glob(".extracting-*"))
+    with pytest.raises(ValueError, match="classes must be among"):
+        domains.mednist_images(2, classes=("Knee",), registry=registry)
+    with pytest.raises(DataUnavailableError, match="fewer than 5"):
+        domains.mednist_images(5, classes=("CXR",), registry=registry)
+
+
+def test_mednist_corrupt_archive_leaves_nothing_half_unpacked(http_server, tmp_path):
+    registry = _mednist_registry(http_server, tmp_path, b"not a tar archive at all")
+    with pytest.raises(DataUnavailableError, match="could not unpack"):
+        domains.mednist_images(1, classes=("CXR",), registry=registry)
+    folder = tmp_path / "cache" / "MedNIST"
+    assert not (folder / "extracted").exists() and not list(folder.glob(".extracting-*"))
+
+
+def test_mednist_offline_says_where_to_put_the_file(tmp_path, closed_port):
+    from course_utils.data import Entry, Registry
+
+    registry = Registry([Entry(domains.MEDNIST, f"http://127.0.0.1:{closed_port}/m.tar.gz",
+                               "0" * 64)], cache=tmp_path / "cache")
+    with pytest.raises(DataUnavailableError, match="download the file by hand"):
+        domains.mednist_images(1, registry=registry)
