@@ -3,6 +3,11 @@ on tiny hand-made domains: 96-pixel crops of skimage's camera, 2 steps of 2 patc
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -280,3 +285,19 @@ def test_pretrain_joint_smoke():
     assert state["generator.2.weight"].abs().sum() > 0, "the zero-initialised layer trained"
     with pytest.raises(ValueError, match="steps \\(1\\) must be at least epochs \\(2\\)"):
         pretrain_joint(SCALE, steps=1, epochs=2)
+
+
+def test_crossdomain_benchmark_prints_a_table(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "crossdomain.json"
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "crossdomain.py"), "--domains", "satellite",
+         "--seeds", "0", "--epochs", "1", "--steps", "2", "--batch", "2", "--patch", "8",
+         "--threads", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "| fine-tune last layers |" in done.stdout and "satellite: 16 training" in done.stdout
+    (report,) = json.loads(out.read_text())
+    arms = [row["arm"] for row in report["rows"]]
+    assert arms[:2] == ["bicubic", "source zero-shot"] and len(arms) == 7
+    assert report["peak_mib"] > 100 and all(np.isfinite(r["PSNR (dB)"]) for r in report["rows"])
