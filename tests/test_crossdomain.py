@@ -156,7 +156,7 @@ def test_cross_domain_arms_build_what_they_say():
         assert same == (arm.name != "scratch"), arm.name
     last = arms[2].build()
     assert trainable(last) == {"conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias"}
-    assert arms[0].lr == 1e-3 and all(a.lr == 3e-4 for a in arms[1:])
+    assert arms[0].lr == 3e-3 and all(a.lr == 3e-4 for a in arms[1:])
 
 
 def test_l2sp_arm_loss_is_bound_to_its_model():
