@@ -6,11 +6,12 @@
 
 The settings default to notebook 05's full mode: the shipped ESPCN x3 source model; all 16
 training images of each domain; 8 epochs of 100 steps of 16 LR patches of 16 pixels; the arms
-of ``course_utils.crossdomain.cross_domain_arms`` and, with ``--joint``, the joint design
-(``joint_arms``, its source pretraining included). Each domain runs in its own child process
-(``--one DOMAIN``), so that its peak resident memory (``ru_maxrss``, torch included) is its
-own. The parent prints one Markdown table per domain: mean ± sample standard deviation over
-seeds, and the mean training time per model.
+of ``course_utils.experiments.crossdomain.cross_domain_arms`` and, with ``--joint``, the
+joint design (``joint_arms``, its source pretraining included). Each domain runs in its own
+child process (``--one DOMAIN``), so that its peak resident memory (``ru_maxrss``, torch
+included) is its own. The parent prints one Markdown table per domain: mean ± sample
+standard deviation over seeds (``course_utils.experiments.runner.summarize``), and the mean
+training time per model.
 """
 
 from __future__ import annotations
@@ -23,39 +24,40 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
+
+from course_utils.evaluation.evaluate import evaluate_images, model_method  # noqa: E402
+from course_utils.experiments.crossdomain import (  # noqa: E402
+    cross_domain_arms,
+    joint_arms,
+    load_domain_data,
+    pretrain_joint,
+)
+from course_utils.experiments.runner import run_arms, summarize  # noqa: E402
+from course_utils.zoo.shipped import load_pretrained  # noqa: E402
 
 
 def one(domain: str, args: argparse.Namespace) -> dict:
-    sys.path.insert(0, str(ROOT))
-    import torch
-
-    from course_utils.crossdomain import (
-        cross_domain_arms,
-        joint_arms,
-        load_domain_data,
-        pretrain_joint,
-        run_domain_arms,
-    )
-    from course_utils.evaluate import evaluate_images, model_upscaler
-    from course_utils.experiment import summarize
-    from course_utils.pretrained import load_pretrained
-
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     data = load_domain_data(domain, args.scale, patch_lr=args.patch, batch=args.batch,
                             steps_per_epoch=args.steps)
-    source = load_pretrained(args.model, args.scale)[0]
-    baselines = [evaluate_images(data.heldout, args.scale, "bicubic"),
-                 evaluate_images(data.heldout, args.scale,
-                                 model_upscaler(source, "source zero-shot"))]
+    source = load_pretrained(f"{args.model}_x{args.scale}")[0]
+    baselines = [evaluate_images(data.heldout, data.task, "bicubic"),
+                 evaluate_images(data.heldout, data.task,
+                                 model_method(source, "source zero-shot"))]
     arms = cross_domain_arms(args.model, args.scale, finetune_lr=args.finetune_lr,
                              l2sp_alpha=args.alpha)
     if args.joint:
         arms += joint_arms(args.scale, pretrain_joint(args.scale, args.joint_steps,
                                                       progress=False))
-    results = run_domain_arms(arms, data, epochs=args.epochs, seeds=args.seeds, progress=False)
+    results = run_arms(arms, data, epochs=args.epochs, seeds=args.seeds, progress=False)
     return {"domain": domain, "train_images": len(data.train),
             "heldout_images": len(data.heldout), "rows": summarize(results, baselines),
             "seconds": time.perf_counter() - start, "threads": torch.get_num_threads(),
@@ -108,16 +110,13 @@ def main() -> int:
         print(f"\n{report['domain']}: {report['train_images']} training images, "
               f"{report['heldout_images']} held out; {report['seconds']:.0f} s in all, peak "
               f"{report['peak_mib']:.0f} MiB, {report['threads']} threads\n")
-        print("| arm | PSNR (dB), mean ± sd | SSIM, mean ± sd | gain (dB) | train time (s) |")
-        print("| --- | --- | --- | --- | --- |")
-        for row in report["rows"]:
-            time_s = f"{row['train time (s)']:.1f}" if row["seeds"] != "-" else "-"
-            print(f"| {row['arm']} | {row['PSNR (dB)']:.2f} ± {row['± PSNR']:.2f} | "
-                  f"{row['SSIM']:.4f} ± {row['± SSIM']:.4f} | {row['gain (dB)']:+.2f} | "
-                  f"{time_s} |")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(reports, indent=2))
+        print_table(["arm", "PSNR (dB), mean ± sd", "SSIM, mean ± sd", "gain (dB)",
+                     "train time (s)"],
+                    [[row["arm"], f"{row['PSNR (dB)']:.2f} ± {row['± PSNR']:.2f}",
+                      f"{row['SSIM']:.4f} ± {row['± SSIM']:.4f}", f"{row['gain (dB)']:+.2f}",
+                      f"{row['train time (s)']:.1f}" if row["seeds"] != "-" else "-"]
+                     for row in report["rows"]])
+    write_json(args.json, reports)
     return 0
 
 

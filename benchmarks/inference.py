@@ -7,8 +7,8 @@
 
 Each (model, scale) runs in its own child process (``--one NAME SCALE``), so that the peak
 memory of one model does not hide the next: the child runs
-:func:`course_utils.inference.throughput` (a warm-up run, then ``--repeats`` timed runs of
-``super_resolve`` on an RGB LR image of size/scale pixels per side, Y channel through the
+:func:`course_utils.evaluation.inference.throughput` (a warm-up run, then ``--repeats`` timed
+runs of ``reconstruct`` on an RGB LR image of size/scale pixels per side, Y channel through the
 model, tiled at 128 LR pixels) and prints one JSON line. Peak memory is the child's peak
 resident set size, so it includes about 400-700 MiB for importing torch itself.
 
@@ -24,28 +24,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
+
+from course_utils.evaluation.inference import throughput  # noqa: E402
+from course_utils.models import count_parameters, get_model  # noqa: E402
+from course_utils.zoo.cards import hardware  # noqa: E402
+from course_utils.zoo.shipped import load_pretrained  # noqa: E402
 
 
 def one(name: str, scale: int, size: int, repeats: int, untrained: bool, threads: int | None,
         device: str) -> dict:
-    sys.path.insert(0, str(ROOT))
-    import torch
-
-    from course_utils.inference import throughput
-    from course_utils.models import build_model, count_parameters
-    from course_utils.pretrained import load_pretrained
-
     if threads:
         torch.set_num_threads(threads)
-    model = build_model(name, scale) if untrained else load_pretrained(name, scale)[0]
+    model = get_model(name, scale=scale) if untrained else load_pretrained(f"{name}_x{scale}")[0]
     model.to(device)
     stats = throughput(model, output_size=size, repeats=repeats)
-    from course_utils.pretrained import _hardware
-
     return {"model": name, "scale": scale, "parameters": count_parameters(model),
             "threads": torch.get_num_threads(), "device": device, "size": size,
-            "device_name": _hardware() if device == "cpu" else torch.cuda.get_device_name(0),
+            "device_name": hardware() if device == "cpu" else torch.cuda.get_device_name(0),
             **stats}
 
 
@@ -82,15 +83,11 @@ def main() -> int:
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
 
     print(f"Output {args.size}x{args.size} RGB (Y through the model), {args.device}\n")
-    print("| model | scale | parameters | threads | images/s | ms/image | peak MiB |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['model']} | x{r['scale']} | {r['parameters']:,} | {r['threads']} | "
-              f"{r['images_per_s']:.1f} | {1000 * r['seconds_per_image']:.0f} | "
-              f"{r['peak_mib']:.0f} |")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+    print_table(["model", "scale", "parameters", "threads", "images/s", "ms/image", "peak MiB"],
+                [[r["model"], f"x{r['scale']}", f"{r['parameters']:,}", r["threads"],
+                  f"{r['images_per_s']:.1f}", f"{1000 * r['seconds_per_image']:.0f}",
+                  f"{r['peak_mib']:.0f}"] for r in rows])
+    write_json(args.json, rows)
     return 0
 
 

@@ -39,12 +39,17 @@ import subprocess
 import sys
 import threading
 import time
+from importlib import metadata
 from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from nbrun import notebook_client  # noqa: E402
+from report import write_json  # noqa: E402  (benchmarks/report.py)
 
 TARGETS = {"fast": 60.0, "full": 600.0}  # seconds of wall time per notebook
 PEAK_TARGET_MIB = 2048.0  # Binder gives about 2 GB
@@ -104,9 +109,6 @@ def _children_maxrss_mib() -> float | None:
 
 def run_one(path: Path, mode: str, timeout: float) -> dict:
     """Execute one notebook in a fresh kernel; return its measurements."""
-    import nbformat
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
     os.environ["COURSE_FAST"] = MODES[mode]
     pythonpath = os.environ.get("PYTHONPATH", "")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), pythonpath) if p)
@@ -222,8 +224,6 @@ def markdown_table(results: list[dict]) -> str:
 
 
 def machine() -> dict:
-    from importlib import metadata
-
     versions = {}
     for name in ("torch", "torchvision", "numpy"):
         try:
@@ -277,10 +277,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{info['cpus']} CPUs, Python {info['python']}, torch {info['torch']}.\n")
     print(markdown_table(results))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(
-            {"targets": {"wall_s": TARGETS, "peak_mib": PEAK_TARGET_MIB},
-             "machine": info, "results": results}, indent=2) + "\n")
+        write_json(args.json, {"targets": {"wall_s": TARGETS, "peak_mib": PEAK_TARGET_MIB},
+                               "machine": info, "results": results})
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 1 if any(r["status"] != "ok" for r in results) else 0
 

@@ -9,7 +9,7 @@ The settings default to notebook 04's full mode (x4 RGB super-resolution, Effici
 256 pixels). Each (arm, seed) runs in its own child process (``--one ARM SEED``), so that its
 peak resident memory (the child's ``ru_maxrss``, torch's own ~400-700 MiB included) is its
 own. The parent prints a Markdown table per run and a summary (mean ± standard deviation over
-seeds) per arm.
+seeds, :func:`course_utils.experiments.runner.mean_sd`) per arm.
 """
 
 from __future__ import annotations
@@ -21,23 +21,31 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
+
+from course_utils.evaluation.evaluate import evaluate_images  # noqa: E402
+from course_utils.experiments.runner import mean_sd, run_arms  # noqa: E402
+from course_utils.experiments.transfer import natural_photo_data, transfer_arms  # noqa: E402
+from course_utils.tasks import SuperResolution  # noqa: E402
+
+
+def experiment_data(args: argparse.Namespace):
+    return natural_photo_data(SuperResolution(args.scale), args.photos, args.patch, args.batch,
+                              args.steps, args.heldout_side)
 
 
 def one(arm_index: int, seed: int, args: argparse.Namespace) -> dict:
-    sys.path.insert(0, str(ROOT))
-    import torch
-
-    from course_utils.experiment import run_arms, sr_experiment_data, transfer_arms
-
     if args.threads:
         torch.set_num_threads(args.threads)
-    scale = args.scale
-    data = sr_experiment_data(scale, args.photos, args.patch, args.batch, args.steps,
-                              args.heldout_side)
-    arm = transfer_arms(scale, args.backbone)[arm_index]
-    result = run_arms([arm], data.make_loader, data.val_pairs, data.heldout, scale,
-                      epochs=args.epochs, seeds=[seed], progress=False)[0]
+    arm = transfer_arms(args.scale, args.backbone)[arm_index]
+    result = run_arms([arm], experiment_data(args), epochs=args.epochs, seeds=[seed],
+                      progress=False)[0]
     return {"arm": result.arm, "seed": seed, "psnr": result.heldout.mean_psnr,
             "ssim": result.heldout.mean_ssim, "train_s": result.seconds,
             "trainable": result.trainable, "threads": torch.get_num_threads(),
@@ -65,11 +73,6 @@ def main() -> int:
         print(json.dumps(one(args.one[0], args.one[1], args)))
         return 0
 
-    sys.path.insert(0, str(ROOT))
-    import numpy as np
-
-    from course_utils.experiment import transfer_arms
-
     settings = ["--scale", args.scale, "--backbone", args.backbone, "--photos", args.photos,
                 "--patch", args.patch, "--batch", args.batch, "--steps", args.steps,
                 "--epochs", args.epochs, "--heldout-side", args.heldout_side]
@@ -94,25 +97,20 @@ def main() -> int:
     for r in rows:
         print(f"| {r['arm']} | {r['seed']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
               f"{r['train_s']:.0f} | {r['peak_mib']:.0f} | {r['threads']} |")
-    from course_utils.evaluate import evaluate_images
-    from course_utils.experiment import sr_experiment_data
-
-    heldout = sr_experiment_data(args.scale, args.photos, args.patch, args.batch, args.steps,
-                                 args.heldout_side).heldout
-    bicubic = evaluate_images(heldout, args.scale, "bicubic")
-    print("\n| arm | PSNR (dB), mean ± sd | SSIM, mean ± sd | train time (s) | peak MiB |")
-    print("| --- | --- | --- | --- | --- |")
-    print(f"| bicubic | {bicubic.mean_psnr:.2f} | {bicubic.mean_ssim:.4f} | - | - |")
+    data = experiment_data(args)
+    bicubic = evaluate_images(data.heldout, data.task, "bicubic")
+    summary = [["bicubic", f"{bicubic.mean_psnr:.2f}", f"{bicubic.mean_ssim:.4f}", "-", "-"]]
     for arm in dict.fromkeys(r["arm"] for r in rows):
         runs = [r for r in rows if r["arm"] == arm]
-        psnr, ssim = (np.array([r[k] for r in runs]) for k in ("psnr", "ssim"))
-        ddof = 1 if len(runs) > 1 else 0  # one seed: a spread of 0
-        print(f"| {arm} | {psnr.mean():.2f} ± {psnr.std(ddof=ddof):.2f} | {ssim.mean():.4f} ± "
-              f"{ssim.std(ddof=ddof):.4f} | {np.mean([r['train_s'] for r in runs]):.0f} | "
-              f"{max(r['peak_mib'] for r in runs):.0f} |")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+        psnr, psnr_sd = mean_sd(r["psnr"] for r in runs)
+        ssim, ssim_sd = mean_sd(r["ssim"] for r in runs)
+        summary.append([arm, f"{psnr:.2f} ± {psnr_sd:.2f}", f"{ssim:.4f} ± {ssim_sd:.4f}",
+                        f"{np.mean([r['train_s'] for r in runs]):.0f}",
+                        f"{max(r['peak_mib'] for r in runs):.0f}"])
+    print()
+    print_table(["arm", "PSNR (dB), mean ± sd", "SSIM, mean ± sd", "train time (s)",
+                 "peak MiB"], summary)
+    write_json(args.json, rows)
     return 0
 
 

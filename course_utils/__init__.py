@@ -1,14 +1,52 @@
 """course_utils: the helper package of the course on transfer learning for image reconstruction.
 
-Modules
--------
-config   the fast-mode switch (``COURSE_FAST``)
-data     image loading/saving, the course's image domains, checksummed downloads
-degrade  MATLAB-compatible bicubic resize, other interpolators, blur, noise, JPEG, pipelines
-metrics  MSE, PSNR, SSIM from their formulas, Y conversion, the SR evaluation recipe
-evaluate the evaluation command's recipe over a folder of images
-viz      comparison figures with zoomed insets, metric tables, the course's plot style
-device   device choice (CUDA, MPS, CPU) and seeding
+The layers read bottom-up; a module imports only from the layers below it (a test checks it).
+
+==========  ===============================  ===============================================
+layer       module                           its one job
+==========  ===============================  ===============================================
+base        ``config``                       the fast-mode switch (``COURSE_FAST``), the repo
+            ``checks``                       input validation with errors that say what to do
+            ``device``                       device choice (CUDA, MPS, CPU), seeding
+images      ``images``                       image conventions: int/float, gray/RGB,
+                                             image <-> tensor, BT.601 Y/YCbCr
+            ``degrade``                      MATLAB bicubic ``imresize``, the benchmark LR,
+                                             blur, noise, JPEG, masks, seeded pipelines
+            ``metrics``                      MSE, PSNR, SSIM (NumPy, torch); the SR and the
+                                             restoration scoring recipes
+            ``tasks``                        SR, denoising, deblurring, inpainting, JPEG:
+                                             target, degradation and score of each
+            ``domain_gap``                   intensity, spectrum and edge statistics of domains
+            ``viz``                          figures with zoomed insets, tables, plot style
+data        ``data.io``                      reading and writing image files, folders
+            ``data.downloads``               the data folder, checksummed downloads, benchmarks
+            ``data.medical``                 DICOM and NIfTI readers, windowing
+            ``data.catalogue``               every image domain, its splits and readers
+            ``data.pairs``                   (input, target) patches and validation pairs
+models      ``models.registry``              ``register_model`` / ``get_model`` /
+                                             ``list_models``, config validation
+            ``models.sr``                    SRCNN, FSRCNN, ESPCN
+            ``models.backbones``             ImageNet encoders and their stages
+            ``models.encoder_decoder``       U-Net and feature + sub-pixel designs
+            ``models.freeze``                which weights train (freezing by stage or layer)
+            ``models.complexity``            parameter and MAC counts
+            ``models.checkpoint``            safetensors checkpoints of any registered model
+evaluation  ``evaluation.inference``         tiled reconstruction of whole images
+            ``evaluation.evaluate``          methods, ``evaluate_images`` / ``_folder``
+training    ``training.losses``              pixel, SSIM and perceptual losses
+            ``training.loop``                ``fit``, ``History``, ``evaluate_psnr``
+            ``training.finetune``            discriminative learning rates, L2-SP
+zoo         ``zoo.shipped``                  the shipped checkpoints, loaded hash-verified
+            ``zoo.cards``                    model cards
+            ``zoo.recipes``                  the recipes and ``pretrain`` that made them
+experiments ``experiments.runner``           arms, data, ``run_arms``, ``summarize``
+            ``experiments.transfer``         unit 04's experiment
+            ``experiments.crossdomain``      unit 05's experiment
+notebooks   ``explore``                      plain functions behind the explorers
+            ``widgets``                      the one ipywidgets pattern of the explorers
+CLI         ``__main__``                     ``python -m course_utils evaluate | pretrain |
+                                             models``
+==========  ===============================  ===============================================
 """
 
 __version__ = "0.1.0"

@@ -1,8 +1,9 @@
 """Command line of the course.
 
-``python -m course_utils evaluate --hr DIR --scale 3 [--method bicubic | --model espcn |
---checkpoint FILE]`` scores an upscaler with the standard SR recipe;
-``python -m course_utils pretrain --model espcn --scale 3`` trains a source model.
+``python -m course_utils evaluate --hr DIR --scale 3 [--method bicubic | --model espcn_x3 |
+--checkpoint FILE]`` scores a method with a task's recipe (``--task denoise-25`` for
+restoration); ``python -m course_utils pretrain --model espcn --scale 3`` trains a source
+model; ``python -m course_utils models [--json]`` lists the shipped models.
 """
 
 from __future__ import annotations
@@ -14,26 +15,75 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from . import data
-from .evaluate import UPSCALERS, evaluate_folder, model_upscaler
+from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
+from .data.io import list_images, load_image
+from .evaluation.evaluate import METHODS, evaluate_folder, model_method
+from .models.checkpoint import load_checkpoint
+from .models.registry import list_models, model_spec
+from .tasks import SuperResolution, Task, get_task
+from .zoo.recipes import default_recipe, pretrain
+from .zoo.shipped import SHIPPED, load_pretrained, shipped_model, zoo_rows
+
+
+def _task(args: argparse.Namespace, implied: str | None = None) -> Task:
+    """The task of --task or --scale (SR), else the one a model implies; they must agree."""
+    given = [get_task(args.task)] if args.task else []
+    given += [SuperResolution(args.scale)] if args.scale is not None else []
+    if implied is not None:
+        given.append(get_task(implied))
+    names = {t.name for t in given}
+    if len(names) > 1:
+        raise ValueError(f"the options ask for different tasks: {', '.join(sorted(names))}; "
+                         "give the one the model was trained for.")
+    if not given:
+        raise ValueError("give the task: --scale S for super-resolution, or --task SPEC "
+                         "(sr-x3, denoise-25, deblur-1.6, inpaint-0.5, jpeg-10).")
+    return given[0]
+
+
+def _method(args: argparse.Namespace):
+    """``(task, method)`` of --method, --model or --checkpoint (at most one of them)."""
+    chosen = [o for o, v in (("--method", args.method), ("--model", args.model),
+                             ("--checkpoint", args.checkpoint)) if v is not None]
+    if len(chosen) > 1:
+        raise ValueError(f"give only one of {', '.join(chosen)}.")
+    if args.model is not None:
+        task = _task(args, shipped_model(args.model).task)
+        model, _ = load_pretrained(args.model)
+        return task, model_method(model, f"{args.model} (shipped)", tile=args.tile)
+    if args.checkpoint is not None:
+        model, card = load_checkpoint(args.checkpoint)
+        implied = card.get("task") or (f"sr-x{model.scale}" if model.scale > 1 else None)
+        task = _task(args, implied)
+        if task.scale != model.scale:
+            raise ValueError(f"{args.checkpoint} holds a model of scale {model.scale}; it cannot "
+                             f"do {task.name}.")
+        return task, model_method(model, args.checkpoint.name, tile=args.tile)
+    task = _task(args)
+    return task, args.method or ("bicubic" if isinstance(task, SuperResolution) else "identity")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    task, method = _method(args)
     hr_dir, lr_dir = args.hr, args.lr
     if args.benchmark:
         if hr_dir is not None:
-            raise SystemExit("error: give either --hr or --benchmark, not both.")
-        hr_paths, lr_paths = data.fetch_benchmark(args.benchmark, args.scale)
+            raise ValueError("give either --hr or --benchmark, not both.")
+        if not isinstance(task, SuperResolution):
+            raise ValueError(f"--benchmark {args.benchmark} is a super-resolution set; for "
+                             f"{task.name} give --hr DIR.")
+        hr_paths, lr_paths = fetch_benchmark(args.benchmark, task.scale)
         hr_dir = hr_paths[0].parent
-        print(f"{args.benchmark} x{args.scale}: {len(hr_paths)} HR images in {hr_dir}\n"
+        print(f"{args.benchmark} x{task.scale}: {len(hr_paths)} HR images in {hr_dir}\n"
               f"(the set's own MATLAB-made LR images are in {lr_paths[0].parent}: pass it as "
               "--lr to use them instead of the course's imresize)")
     if hr_dir is None:
-        raise SystemExit("error: give --hr DIR (a folder of HR images) or --benchmark Set5.")
-    method = _method(args)
-    result = evaluate_folder(hr_dir, args.scale, method, lr_dir)
-    print(f"method: {result.method}, scale: x{args.scale}, "
-          "recipe: modcrop, MATLAB bicubic LR, Y (BT.601), border crop = scale")
+        raise ValueError("give --hr DIR (a folder of clean images) or --benchmark Set5.")
+    result = evaluate_folder(hr_dir, task, method, lr_dir)
+    recipe = ("modcrop, MATLAB bicubic LR, Y (BT.601; gray images as they are), border crop "
+              "= scale" if isinstance(task, SuperResolution)
+              else "uint8, full image, every channel, no border")
+    print(f"method: {result.method}, task: {task.name}, recipe: {recipe}")
     print(result.table())
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
@@ -41,31 +91,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _method(args: argparse.Namespace):
-    """The upscaler chosen by --method, --model or --checkpoint (at most one of them)."""
-    from .pretrained import load_pretrained
-    from .train import load_checkpoint
-
-    chosen = [o for o, v in (("--method", args.method), ("--model", args.model),
-                             ("--checkpoint", args.checkpoint)) if v is not None]
-    if len(chosen) > 1:
-        raise ValueError(f"give only one of {', '.join(chosen)}.")
-    if args.model is not None:
-        model, _ = load_pretrained(args.model, args.scale)
-        return model_upscaler(model, f"{args.model}-x{args.scale} (shipped)", tile=args.tile)
-    if args.checkpoint is not None:
-        model, _ = load_checkpoint(args.checkpoint)
-        if model.scale != args.scale:
-            raise ValueError(f"{args.checkpoint} holds a x{model.scale} model; run it with "
-                             f"--scale {model.scale}.")
-        return model_upscaler(model, f"{args.checkpoint.name}", tile=args.tile)
-    return args.method or "bicubic"
-
-
 def _pretrain(args: argparse.Namespace) -> int:
-    from .data import list_images, load_image
-    from .pretrained import default_recipe, pretrain, pretrained_path
-
     images = None
     if args.hr is not None:
         paths, _ = list_images(args.hr)
@@ -75,8 +101,10 @@ def _pretrain(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("steps", "epochs", "batch_size", "lr", "seed",
                                             "threads") if getattr(args, k) is not None}
     recipe = replace(default_recipe(args.model, args.scale), **given)
-    out = args.out or Path(f"{args.model}_x{args.scale}.safetensors")
-    if out.resolve() == pretrained_path(args.model, args.scale).resolve():
+    name = f"{args.model}_x{args.scale}"
+    out = args.out or Path(f"{name}.safetensors")
+    shipped = {m.name: m for m in SHIPPED}
+    if name in shipped and out.resolve() == shipped[name].path.resolve():
         print("note: overwriting a shipped model; update its SHA-256 in data/registry.tsv")
     _, card = pretrain(args.model, args.scale, images, recipe, out=out)
     h = card["heldout"]
@@ -87,45 +115,69 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    rows = zoo_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(f"{r[c]}") for r in rows)) for c in columns if c != "sha256"}
+    print("  ".join(f"{c:<{w}}" for c, w in widths.items()) + "  sha256")
+    for r in rows:
+        print("  ".join(f"{r[c]!s:<{w}}" for c, w in widths.items()) + f"  {r['sha256']}")
+    print(f"\narchitectures in the registry: {', '.join(list_models())}")
+    return 0
+
+
+def _trainable_from_scratch() -> list[str]:
+    # pretrain trains the classic Y-channel SR networks (those that take `channels`).
+    return [n for n in list_models("sr") if "channels" in model_spec(n).parameters]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils",
                                      description="Course tools for image reconstruction.")
     sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="PSNR/SSIM of an upscaling method on HR images "
-                                         "with the standard SR recipe")
-    ev.add_argument("--hr", type=Path, help="folder of HR images (PNG/JPEG/BMP)")
-    ev.add_argument("--benchmark", choices=sorted(data.BENCHMARKS),
-                    help="download and use a benchmark set instead of --hr")
-    ev.add_argument("--scale", type=int, required=True, help="integer SR factor, e.g. 3")
-    ev.add_argument("--method", choices=sorted(UPSCALERS), help="an interpolation method "
-                    "(default bicubic)")
-    ev.add_argument("--model", choices=["espcn", "fsrcnn"],
-                    help="a shipped source model at --scale (verified by its SHA-256)")
-    ev.add_argument("--checkpoint", type=Path, help="a checkpoint written by pretrain or fit")
+    ev = sub.add_parser("evaluate", help="PSNR/SSIM of a method on clean images, with the "
+                                         "scoring recipe of a task (SR or restoration)")
+    ev.add_argument("--hr", type=Path, help="folder of clean (HR) images (PNG/JPEG/BMP)")
+    ev.add_argument("--benchmark", choices=sorted(BENCHMARKS),
+                    help="download and use a benchmark set instead of --hr (SR only)")
+    ev.add_argument("--scale", type=int, help="integer SR factor, e.g. 3 (same as --task sr-x3)")
+    ev.add_argument("--task", help="task spec: sr-x3, denoise-25, deblur-1.6, inpaint-0.5, "
+                                   "jpeg-10")
+    ev.add_argument("--method", choices=sorted(METHODS), help="an interpolation method "
+                    "(default bicubic for SR, identity, the degraded input, for restoration)")
+    ev.add_argument("--model", choices=[m.name for m in SHIPPED],
+                    help="a shipped model (verified by its SHA-256); `models` lists them")
+    ev.add_argument("--checkpoint", type=Path,
+                    help="a checkpoint of any registered model (save_checkpoint, pretrain, fit)")
     ev.add_argument("--tile", type=int, default=128,
                     help="run models on LR tiles of this size to bound memory (default 128)")
-    ev.add_argument("--lr", type=Path, help="folder of given LR images (paired by file name)")
+    ev.add_argument("--lr", type=Path, help="folder of given input (LR) images, paired by name")
     ev.add_argument("--json", type=Path, help="also write the results to this JSON file")
     pt = sub.add_parser("pretrain", help="train a source SR model with the course recipe")
-    pt.add_argument("--model", required=True, choices=["espcn", "fsrcnn", "fsrcnn-s",
-                                                       "srcnn-915", "srcnn-955"])
+    pt.add_argument("--model", required=True, choices=_trainable_from_scratch())
     pt.add_argument("--scale", type=int, required=True)
     pt.add_argument("--hr", type=Path, help="train on this folder of HR images instead of the "
                                             "natural photos")
     for option, kind in (("--steps", int), ("--epochs", int), ("--batch-size", int),
                          ("--lr", float), ("--seed", int)):
         pt.add_argument(option, type=kind, help="default: the model's recipe "
-                                                "(course_utils.pretrained.default_recipe)")
+                                                "(course_utils.zoo.recipes.default_recipe)")
     pt.add_argument("--threads", type=int, help="CPU threads for torch (default: all)")
     pt.add_argument("--out", type=Path, help="checkpoint file (default ./MODEL_xSCALE.safetensors)")
+    md = sub.add_parser("models", help="list the shipped models: name, task, parameters, file, "
+                                       "SHA-256")
+    md.add_argument("--json", action="store_true", help="print them as JSON")
     args = parser.parse_args(argv)
 
+    command = {"evaluate": _evaluate, "pretrain": _pretrain, "models": _models}[args.command]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            status = _evaluate(args) if args.command == "evaluate" else _pretrain(args)
-        except (ValueError, FileNotFoundError, NotADirectoryError,
-                data.DataUnavailableError) as err:
+            status = command(args)
+        except (ValueError, FileNotFoundError, NotADirectoryError, DataUnavailableError) as err:
             print(f"error: {err}", file=sys.stderr)
             status = 2
     for warning in caught:  # one plain line each, without Python's file/line clutter

@@ -12,23 +12,26 @@ import numbers
 import numpy as np
 
 
-def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
+def check_image(image: np.ndarray, name: str = "image", alpha: bool = False) -> np.ndarray:
     """Check that ``image`` is a course image and return it as an ndarray.
 
     Course images are channel-last NumPy arrays: ``(H, W)`` for grayscale or ``(H, W, 3)``
-    for RGB, either floating point in [0, 1] or an integer type (uint8/uint16).
+    for RGB, either floating point in [0, 1] or an integer type (uint8/uint16). With
+    ``alpha=True`` a gray+alpha or RGBA array (2 or 4 channels, as read from a file) passes.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"{name} must be a NumPy array, got {type(image).__name__}; "
             "load files with course_utils.data.load_image."
         )
-    if image.ndim == 3 and image.shape[2] == 4:
+    if image.ndim == 3 and image.shape[2] in (2, 4) and alpha:
+        pass
+    elif image.ndim == 3 and image.shape[2] == 4:
         raise ValueError(
             f"{name} has 4 channels (RGBA, shape {image.shape}); drop or composite the alpha "
             "channel first, e.g. load_image(path, alpha='drop')."
         )
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3)):
+    elif image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3)):
         raise ValueError(
             f"{name} must have shape (H, W) for grayscale or (H, W, 3) for RGB (channels last), "
             f"got shape {image.shape}. A torch tensor (C, H, W) must be permuted to (H, W, C)."

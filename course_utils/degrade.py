@@ -21,11 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
 from .checks import check_image, check_scale
-from .data import to_float, to_uint8
+from .images import to_float, to_uint8
 
 __all__ = [
     "METHODS",
@@ -39,6 +41,8 @@ __all__ = [
     "gaussian_blur",
     "imresize",
     "jpeg_compress",
+    "make_lr",
+    "mask_pixels",
     "modcrop",
     "resize",
     "resize_weights",
@@ -234,9 +238,6 @@ def _resize_pil(image: np.ndarray, shape: tuple[int, int], method: str) -> np.nd
 
 
 def _resize_torch(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    import torch
-    import torch.nn.functional as F
-
     planes = image[..., None] if image.ndim == 2 else image
     x = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1), dtype=np.float32))
     y = F.interpolate(x[None], size=shape, mode="bicubic", align_corners=False,
@@ -252,7 +253,7 @@ def resize(image: np.ndarray, scale: float, method: str = "bicubic") -> np.ndarr
     ----------
     image : ndarray, shape (H, W) or (H, W, 3)
         Float in [0, 1]; uint8/uint16 input is converted with
-        :func:`course_utils.data.to_float` first.
+        :func:`course_utils.images.to_float` first.
     scale : float
         ``0.25`` shrinks by 4, ``4`` enlarges by 4; output size is
         :math:`\\lceil \\text{in} \\cdot s \\rceil` for every method.
@@ -300,6 +301,17 @@ def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
             "nothing is left after modcrop."
         )
     return image[:h, :w]
+
+
+def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:
+    """The benchmark LR image: ``imresize(uint8(modcrop(HR, s)), 1/s)``, MATLAB-style, uint8.
+
+    The degradation behind every published SR table, and the one the course's patch dataset,
+    validation pairs and evaluation all use (through
+    :class:`course_utils.tasks.SuperResolution`).
+    """
+    scale = check_scale(scale)
+    return imresize(to_uint8(modcrop(hr, scale)), 1 / scale)
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,6 +379,29 @@ def jpeg_compress(image: np.ndarray, quality: int) -> np.ndarray:
     buffer.seek(0)
     decoded = np.asarray(Image.open(buffer), dtype=np.float64) / 255.0
     return decoded.reshape(image.shape)
+
+
+def mask_pixels(image: np.ndarray, fraction: float, rng: np.random.Generator | int | None = None,
+                fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Remove a random ``fraction`` of the pixels, as in inpainting benchmarks.
+
+    Each pixel is missing independently with probability ``fraction`` (all channels of a
+    pixel together) and set to ``fill``:
+
+    .. math:: y = m \\odot x + (1 - m)\\,\text{fill},\\qquad m_{ij} \\sim \text{Bernoulli}(1 - p)
+
+    Returns
+    -------
+    (masked, known) : the float image with the missing pixels filled, and the boolean
+        ``(H, W)`` map of the pixels that are kept.
+    """
+    image = to_float(image)
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"fraction must be in [0, 1), the share of missing pixels; got "
+                         f"{fraction!r}.")
+    known = _as_rng(rng).random(image.shape[:2]) >= fraction
+    mask = known if image.ndim == 2 else known[..., None]
+    return np.where(mask, image, fill), known
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,7 +484,7 @@ class Pipeline:
         if not np.issubdtype(image.dtype, np.floating):
             raise TypeError(
                 f"a Pipeline takes float images in [0, 1], got {image.dtype}; "
-                "convert with course_utils.data.to_float first."
+                "convert with course_utils.images.to_float first."
             )
         image = image.astype(np.float64)
         rng = _as_rng(self.seed if rng is None else rng)

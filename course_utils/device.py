@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import os
+import platform
 import random
 
+import matplotlib
 import numpy as np
+import skimage
 import torch
+import torchvision
+
+from .config import fast_mode
 
 
 def get_device() -> torch.device:
@@ -46,20 +51,11 @@ def seed_everything(seed: int) -> np.random.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 -- seeds legacy global-state code students may use
     torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     return np.random.default_rng(seed)
 
 
 def environment_report() -> dict[str, str]:
     """Versions of the course's main packages, the device, and the mode, for a set-up check."""
-    import platform
-
-    import matplotlib
-    import skimage
-    import torchvision
-
-    from .config import fast_mode
-
     device = get_device()
     detail = torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor()
     return {

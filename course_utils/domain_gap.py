@@ -2,7 +2,7 @@
 
 A model trained on natural photos meets different statistics on medical scans or satellite
 tiles. Three measurements, all on the luma :math:`L = (Y - 16) / 219` in [0, 1] (BT.601 Y of
-:func:`course_utils.metrics.rgb_to_y`; a gray image is its own luma):
+:func:`course_utils.images.rgb_to_y`; a gray image is its own luma):
 
 * the **intensity histogram** :math:`p(L)`, a density with :math:`\\int_0^1 p = 1`
   (MRI: much black background; photos: spread out);
@@ -24,7 +24,7 @@ import numpy as np
 from scipy import ndimage, stats
 
 from .checks import check_image
-from .metrics import rgb_to_y
+from .images import rgb_to_y
 
 __all__ = ["domain_statistics", "edge_statistics", "intensity_histogram", "mean_power_spectrum",
            "plot_domain_gap", "radial_power_spectrum", "spectral_slope"]

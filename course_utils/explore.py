@@ -7,9 +7,11 @@ call exactly what a student moves the sliders of.
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from .checks import check_image, check_scale
-from .data import to_float, to_uint8
 from .degrade import (
     JPEG,
     Blur,
@@ -18,10 +20,15 @@ from .degrade import (
     add_gaussian_noise,
     gaussian_blur,
     jpeg_compress,
+    make_lr,
     modcrop,
     resize,
 )
-from .metrics import mse, psnr, sr_metrics, ssim, y_channel
+from .evaluation.evaluate import METHODS
+from .evaluation.inference import reconstruct
+from .images import to_float, to_uint8, y_channel
+from .metrics import mse, psnr, sr_metrics, ssim
+from .viz import compare
 
 __all__ = [
     "DISTORTIONS",
@@ -30,6 +37,7 @@ __all__ = [
     "distort",
     "distortion_metrics",
     "match_mse",
+    "sr_comparison_figure",
     "super_resolve_compare",
 ]
 
@@ -180,9 +188,6 @@ LR_MAKERS = {
 def _shrink_without_antialias(hr: np.ndarray, scale: int) -> np.ndarray:
     # What OpenCV's INTER_CUBIC and torch's default interpolate do when shrinking: the cubic
     # kernel is not widened, so fine detail aliases instead of being filtered out.
-    import torch
-    import torch.nn.functional as F
-
     x = torch.from_numpy(np.ascontiguousarray(np.atleast_3d(hr).transpose(2, 0, 1)))[None]
     y = F.interpolate(x, scale_factor=1 / scale, mode="bicubic", align_corners=False,
                       antialias=False)
@@ -190,7 +195,7 @@ def _shrink_without_antialias(hr: np.ndarray, scale: int) -> np.ndarray:
     return out[..., 0] if hr.ndim == 2 else out
 
 
-def super_resolve_compare(hr: np.ndarray, model, lr_maker: str = "bicubic") -> dict:
+def super_resolve_compare(hr: np.ndarray, model: nn.Module, lr_maker: str = "bicubic") -> dict:
     """Make an LR image from ``hr``, enlarge it with bicubic and with ``model``, and score both.
 
     Parameters
@@ -205,9 +210,6 @@ def super_resolve_compare(hr: np.ndarray, model, lr_maker: str = "bicubic") -> d
     dict with ``"hr"``, ``"lr"``, ``"bicubic"``, ``"model"`` (float images) and
     ``"psnr"``/``"ssim"`` dicts keyed by ``"bicubic"`` and ``"model"`` (standard SR recipe).
     """
-    from .evaluate import make_lr, upscale
-    from .inference import super_resolve
-
     scale = model.scale
     if lr_maker not in LR_MAKERS.values():
         raise ValueError(f"lr_maker must be one of {sorted(LR_MAKERS.values())}, "
@@ -219,10 +221,26 @@ def super_resolve_compare(hr: np.ndarray, model, lr_maker: str = "bicubic") -> d
         lr = to_uint8(_shrink_without_antialias(hr, scale))
     else:
         lr = to_uint8(resize(hr, 1 / scale, lr_maker))
-    bicubic = to_float(upscale(lr, scale, "bicubic"))  # the published baseline
-    sr = super_resolve(model, lr, scale)
+    bicubic = to_float(METHODS["bicubic"](lr, scale))  # the published baseline
+    sr = reconstruct(model, lr, scale)
     scores = {name: sr_metrics(image, hr, scale) for name, image in
               (("bicubic", bicubic), ("model", sr))}
     return {"hr": hr, "lr": to_float(lr), "bicubic": bicubic, "model": sr,
             "psnr": {k: v[0] for k, v in scores.items()},
             "ssim": {k: v[1] for k, v in scores.items()}}
+
+
+def sr_comparison_figure(hr: np.ndarray, model: nn.Module, lr_maker: str = "bicubic",
+                         label: str = "model", zoom: tuple[int, int, int, int] | None = None,
+                         title: str | None = None):
+    """Bicubic, ``model`` and the ground truth side by side, each captioned with its PSNR /
+    SSIM (:func:`super_resolve_compare`), zoomed on ``zoom`` (default: a centred square of a
+    quarter of the image's side); returns the figure. What the notebooks' explorers draw."""
+    out = super_resolve_compare(hr, model, lr_maker)
+    h, w = out["hr"].shape[:2]
+    side = min(h, w) // 4
+    zoom = zoom or ((h - side) // 2, (w - side) // 2, side, side)
+    captions = {"bicubic": f"{out['psnr']['bicubic']:.2f} dB / {out['ssim']['bicubic']:.4f}",
+                label: f"{out['psnr']['model']:.2f} dB / {out['ssim']['model']:.4f}"}
+    return compare({"bicubic": out["bicubic"], label: out["model"], "ground truth": out["hr"]},
+                   zoom=zoom, captions=captions, title=title)

@@ -1,19 +1,36 @@
-"""Image quality metrics: MSE, PSNR, SSIM, and the SR evaluation convention.
+"""Image quality metrics: MSE, PSNR, SSIM, and the scoring conventions of published tables.
 
 The NumPy functions are written from the formulas, to be read; they agree with
 ``skimage.metrics`` to within 1e-6 (the tests check it). The ``*_torch`` functions compute the
 same quantities on batches of tensors, differentiably, for training loops.
 
-The **standard SR recipe** (:func:`sr_metrics`), used by every published table:
+**Value ranges, as scikit-image treats them.** Integer images carry their range in their
+dtype: two uint8 images are compared on 0-255 (``data_range = 255``), two uint16 ones on
+0-65535. Float images are in [0, 1] (``data_range = 1``). Comparing an integer image with a
+float one is an error: convert one of them first (:func:`course_utils.images.to_float` or
+:func:`~course_utils.images.to_uint8`), since ``psnr(u8, u8 / 255)`` would otherwise compare
+0-255 values with 0-1 values.
+
+**The standard SR recipe** (:func:`sr_metrics`), used by every published SR table:
 
 1. quantise the output to 8 bits, as when it is saved as PNG;
-2. convert output and reference to Y (BT.601 studio range, MATLAB's ``rgb2ycbcr``), rounded
-   to integers as MATLAB does for uint8 images; a grayscale image counts as R = G = B;
+2. convert a 3-channel image to Y (BT.601 studio range, MATLAB's ``rgb2ycbcr``), rounded to
+   integers as MATLAB does for uint8 images. A single-channel (grayscale) image is scored on
+   its own 0-255 intensities, as the scripts behind the tables do (``if size(im, 3) == 3``
+   converts; a gray image is left as it is). Treating a gray image as R = G = B and
+   converting it to studio-range Y instead would squeeze its 0-255 range into 16-235 and
+   raise its PSNR by :math:`20 \\log_{10}(255/219) \approx 1.32` dB. A 3-channel file whose
+   channels are equal is still converted, as MATLAB's ``size(im, 3) == 3`` test does;
 3. crop ``scale`` pixels from every border;
 4. PSNR with peak 255; SSIM with an 11x11 Gaussian window, sigma 1.5, L = 255.
 
 Rounding Y (step 2) moves a mean PSNR by about 0.01-0.03 dB relative to float Y; we round
 to match the MATLAB scripts that produced the published numbers.
+
+**The restoration recipe** (:func:`restoration_metrics`; denoising, deblurring, inpainting,
+JPEG artefacts, as DnCNN and KAIR score them): the output is clipped to [0, 1] and quantised
+to uint8; PSNR and SSIM are computed on the uint8 pair over the full image, no border crop,
+every channel (a gray image on its intensities, an RGB one over R, G and B).
 """
 
 from __future__ import annotations
@@ -24,7 +41,7 @@ import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .checks import check_image, check_same_shape, check_scale
-from .data import to_uint8
+from .images import is_gray, to_uint8, y_channel
 
 __all__ = [
     "crop_border",
@@ -32,52 +49,85 @@ __all__ = [
     "mse",
     "psnr",
     "psnr_torch",
-    "rgb_to_y",
-    "rgb_to_y_torch",
-    "rgb_to_ycbcr",
-    "ycbcr_to_rgb",
+    "restoration_metrics",
     "sr_metrics",
     "ssim",
     "ssim_components",
     "ssim_torch",
-    "y_channel",
 ]
 
 #: SSIM constants of Wang et al. (2004).
 K1, K2, WINDOW_SIZE, WINDOW_SIGMA = 0.01, 0.03, 11, 1.5
 
 
-def _pair(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kinds_match(reference_dtype, test_dtype, data_range: float | None,
+                 integer: bool) -> float:
+    """The data range of a comparison, from the dtypes as scikit-image takes it.
+
+    ``integer`` says whether ``reference_dtype`` is an integer type; ``data_range=None``
+    means: the dtype's maximum for integers, 1 for floats.
+    """
+    if reference_dtype != test_dtype and (integer or not _is_float(test_dtype)):
+        raise TypeError(
+            f"reference is {reference_dtype} and test is {test_dtype}: an integer image holds "
+            "0-255 (or 0-65535) values and a float image 0-1 values, so the comparison would "
+            "be meaningless. Convert both to float in [0, 1] with "
+            "course_utils.images.to_float, or both to uint8 with to_uint8.")
+    if data_range is None:
+        return float(_integer_max(reference_dtype)) if integer else 1.0
+    if not data_range > 0:
+        raise ValueError(f"data_range must be positive (1.0 for float, 255 for 8-bit), got "
+                         f"{data_range!r}.")
+    return float(data_range)
+
+
+def _is_float(dtype) -> bool:
+    return dtype.is_floating_point if isinstance(dtype, torch.dtype) \
+        else bool(np.issubdtype(dtype, np.floating))
+
+
+def _integer_max(dtype) -> int:
+    return torch.iinfo(dtype).max if isinstance(dtype, torch.dtype) else np.iinfo(dtype).max
+
+
+def _pair(reference: np.ndarray, test: np.ndarray,
+          data_range: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     reference = check_image(reference, "reference")
     test = check_image(test, "test")
     check_same_shape(reference, test, ("reference", "test"))
-    return reference.astype(np.float64), test.astype(np.float64)
+    data_range = _kinds_match(reference.dtype, test.dtype, data_range,
+                              not _is_float(reference.dtype))
+    return reference.astype(np.float64), test.astype(np.float64), data_range
 
 
 def mse(reference: np.ndarray, test: np.ndarray) -> float:
     """Mean squared error, :math:`\\mathrm{MSE} = \\frac{1}{N}\\sum_i (x_i - y_i)^2`.
 
-    Averaged over every pixel and channel.
+    Averaged over every pixel and channel, in the images' own units (0-255 for uint8).
     """
-    reference, test = _pair(reference, test)
+    reference, test, _ = _pair(reference, test)
     return float(np.mean((reference - test) ** 2))
 
 
-def psnr(reference: np.ndarray, test: np.ndarray, data_range: float = 1.0) -> float:
+def psnr(reference: np.ndarray, test: np.ndarray, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio in decibels.
 
     .. math:: \\mathrm{PSNR} = 10 \\log_{10} \\frac{L^2}{\\mathrm{MSE}}
 
-    where :math:`L` is ``data_range``, the peak value (1 for float images, 255 for 8-bit).
+    where :math:`L` is ``data_range``, the peak value. By default it comes from the dtype as
+    in scikit-image: 255 for uint8, 65535 for uint16, 1 for float images in [0, 1].
     Identical images give ``inf``. Every 10x reduction of the MSE adds 10 dB.
 
     Equivalent to ``skimage.metrics.peak_signal_noise_ratio(reference, test,
     data_range=data_range)``.
+
+    Raises
+    ------
+    TypeError
+        One image is of an integer type and the other is float (convert one of them).
     """
-    if data_range <= 0:
-        raise ValueError(f"data_range must be positive (1.0 for float, 255 for 8-bit), got "
-                         f"{data_range!r}.")
-    error = mse(reference, test)
+    reference, test, data_range = _pair(reference, test, data_range)
+    error = float(np.mean((reference - test) ** 2))
     if error == 0:
         return float("inf")
     return float(10 * np.log10(data_range**2 / error))
@@ -110,21 +160,19 @@ def _ssim_statistics(x: np.ndarray, y: np.ndarray, window: np.ndarray):
 
 
 def _check_ssim_input(reference, test, data_range, window_size):
-    reference, test = _pair(reference, test)
+    reference, test, data_range = _pair(reference, test, data_range)
     if min(reference.shape[:2]) < window_size:
         raise ValueError(
             f"SSIM needs images of at least {window_size}x{window_size} pixels (the window "
             f"size), got {reference.shape[:2]}; use a smaller window_size for tiny images."
         )
-    if data_range <= 0:
-        raise ValueError(f"data_range must be positive, got {data_range!r}.")
-    return reference, test
+    return reference, test, data_range
 
 
 def ssim(
     reference: np.ndarray,
     test: np.ndarray,
-    data_range: float = 1.0,
+    data_range: float | None = None,
     *,
     window_size: int = WINDOW_SIZE,
     sigma: float = WINDOW_SIGMA,
@@ -148,8 +196,9 @@ def ssim(
     Parameters
     ----------
     reference, test : ndarray, shape (H, W) or (H, W, 3)
-    data_range : float
-        Peak value :math:`L`: 1.0 for float images, 255 for 8-bit or Y values.
+    data_range : float, optional
+        Peak value :math:`L`; by default from the dtype (255 for uint8, 65535 for uint16, 1
+        for float images). Give 255 for float arrays of 0-255 values such as Y.
     window_size, sigma : int, float
         Gaussian window (11 and 1.5 in the paper).
     full : bool
@@ -173,7 +222,7 @@ def ssim(
     .. [1] Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment:
            from error visibility to structural similarity", IEEE TIP 13(4), 2004.
     """
-    reference, test = _check_ssim_input(reference, test, data_range, window_size)
+    reference, test, data_range = _check_ssim_input(reference, test, data_range, window_size)
     window = gaussian_window(window_size, sigma)
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     x = reference if reference.ndim == 3 else reference[..., None]
@@ -192,7 +241,7 @@ def ssim(
 def ssim_components(
     reference: np.ndarray,
     test: np.ndarray,
-    data_range: float = 1.0,
+    data_range: float | None = None,
     *,
     window_size: int = WINDOW_SIZE,
     sigma: float = WINDOW_SIGMA,
@@ -212,7 +261,7 @@ def ssim_components(
     -------
     dict with keys ``"luminance"``, ``"contrast"``, ``"structure"``, ``"ssim"``
     """
-    reference, test = _check_ssim_input(reference, test, data_range, window_size)
+    reference, test, data_range = _check_ssim_input(reference, test, data_range, window_size)
     if reference.ndim != 2:
         raise ValueError("ssim_components takes grayscale (H, W) images; pass y_channel(rgb).")
     mu_x, mu_y, var_x, var_y, cov_xy = _ssim_statistics(
@@ -238,67 +287,6 @@ def ssim_components(
 # --------------------------------------------------------------------------------------------
 
 
-def rgb_to_y(image: np.ndarray) -> np.ndarray:
-    """Luma Y of ITU-R BT.601 in studio range, as MATLAB's ``rgb2ycbcr``.
-
-    .. math:: Y = 16 + 65.481 R + 128.553 G + 24.966 B
-
-    with R, G, B in [0, 1]; Y lies in [16, 235] on the 8-bit scale. A grayscale image is
-    treated as R = G = B = g, giving :math:`Y = 16 + 219 g`. Integer images are first
-    divided by their maximum (255 or 65535). Not rounded: see :func:`y_channel`.
-    """
-    image = check_image(image)
-    if np.issubdtype(image.dtype, np.integer):
-        image = image / np.iinfo(image.dtype).max
-    image = image.astype(np.float64)
-    if image.ndim == 2:
-        return 16.0 + 219.0 * image
-    if image.shape[2] == 1:
-        return 16.0 + 219.0 * image[..., 0]
-    return 16.0 + image @ np.array([65.481, 128.553, 24.966])
-
-
-#: BT.601 studio-range matrix of MATLAB's ``rgb2ycbcr`` (rows Y, Cb, Cr; RGB in [0, 1]).
-YCBCR_MATRIX = np.array([[65.481, 128.553, 24.966],
-                         [-37.797, -74.203, 112.0],
-                         [112.0, -93.786, -18.214]])
-YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
-
-
-def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
-    """YCbCr of ITU-R BT.601 in studio range, on the 8-bit scale (MATLAB's ``rgb2ycbcr``).
-
-    .. math:: [Y, C_b, C_r]^T = [16, 128, 128]^T + M [R, G, B]^T
-
-    with R, G, B in [0, 1] and M = :data:`YCBCR_MATRIX`. Returns float64 ``(H, W, 3)``:
-    Y in [16, 235], Cb and Cr in [16, 240]. Not rounded. A gray image gives Cb = Cr = 128.
-    """
-    image = check_image(image)
-    if np.issubdtype(image.dtype, np.integer):
-        image = image / np.iinfo(image.dtype).max
-    image = image.astype(np.float64)
-    if image.ndim == 2 or image.shape[2] == 1:
-        image = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
-    return YCBCR_OFFSET + image @ YCBCR_MATRIX.T
-
-
-def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`rgb_to_ycbcr`: RGB float in [0, 1] (clipped) from 8-bit-scale YCbCr."""
-    if ycbcr.ndim != 3 or ycbcr.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) YCbCr array, got shape {ycbcr.shape}.")
-    rgb = (ycbcr - YCBCR_OFFSET) @ np.linalg.inv(YCBCR_MATRIX).T
-    return np.clip(rgb, 0.0, 1.0)
-
-
-def y_channel(image: np.ndarray) -> np.ndarray:
-    """Y as the evaluation scripts compute it: quantise to 8 bits, convert, round.
-
-    MATLAB's ``rgb2ycbcr`` on a uint8 image returns uint8, so published numbers are computed
-    on integer Y. Returns float64 values in [16, 235].
-    """
-    return np.floor(rgb_to_y(to_uint8(image)) + 0.5)
-
-
 def crop_border(image: np.ndarray, border: int) -> np.ndarray:
     """Remove ``border`` pixels from every side (the SR convention uses ``border = scale``).
 
@@ -316,14 +304,22 @@ def crop_border(image: np.ndarray, border: int) -> np.ndarray:
     return image[border:-border, border:-border]
 
 
+def _published_channel(image: np.ndarray) -> np.ndarray:
+    # The published scripts: Y of a 3-channel image, the intensities of a single-channel one.
+    if is_gray(image):
+        return to_uint8(image).reshape(image.shape[:2]).astype(np.float64)
+    return y_channel(image)
+
+
 def sr_metrics(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
     """PSNR and SSIM of a super-resolved image under the standard recipe (module docstring).
 
     Parameters
     ----------
     sr, hr : ndarray, shape (H, W) or (H, W, 3)
-        The output and the (modcropped) ground truth, float in [0, 1] or uint8. One may be
-        grayscale and the other RGB only if the RGB one has equal channels; otherwise convert.
+        The output and the (modcropped) ground truth, float in [0, 1] or uint8, with the same
+        number of channels: a 3-channel image is scored on its Y channel, a single-channel
+        one on its own intensities.
     scale : int
         The SR factor; also the number of border pixels cropped.
 
@@ -338,8 +334,32 @@ def sr_metrics(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float
             f"sr {sr.shape[:2]} and hr {hr.shape[:2]} differ in size; modcrop the HR image to "
             f"a multiple of the scale ({scale}) before making the LR input."
         )
-    y_sr, y_hr = (crop_border(y_channel(im), scale) for im in (sr, hr))
+    if is_gray(sr) != is_gray(hr):
+        raise ValueError(
+            f"sr has shape {sr.shape} and hr {hr.shape}: score like with like. A gray image is "
+            "scored on its intensities and an RGB one on its Y channel; convert the RGB one "
+            "with course_utils.images.y_channel, or the gray one with as_rgb, first.")
+    y_sr, y_hr = (crop_border(_published_channel(im), scale) for im in (sr, hr))
     return psnr(y_hr, y_sr, data_range=255.0), ssim(y_hr, y_sr, data_range=255.0)
+
+
+def restoration_metrics(output: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
+    """PSNR and SSIM of a restored image under the restoration recipe (module docstring).
+
+    Both images are quantised to uint8 (:func:`~course_utils.images.to_uint8`: clip, scale,
+    round), then PSNR and SSIM are computed on 0-255 over the full image and every channel.
+
+    Parameters
+    ----------
+    output, clean : ndarray, shape (H, W) or (H, W, 3)
+        The restored image and the clean one, float in [0, 1] or uint8, same shape.
+
+    Returns
+    -------
+    (psnr_db, ssim) : tuple of float
+    """
+    output, clean = to_uint8(check_image(output, "output")), to_uint8(check_image(clean, "clean"))
+    return psnr(clean, output), ssim(clean, output)
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,9 +375,14 @@ def _check_batch(sr: torch.Tensor, hr: torch.Tensor) -> None:
         )
 
 
-def psnr_torch(sr: torch.Tensor, hr: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Per-image PSNR of a batch, ``(N, C, H, W) -> (N,)``, same formula as :func:`psnr`."""
+def psnr_torch(sr: torch.Tensor, hr: torch.Tensor,
+               data_range: float | None = None) -> torch.Tensor:
+    """Per-image PSNR of a batch, ``(N, C, H, W) -> (N,)``, same formula and the same
+    ``data_range`` rules as :func:`psnr` (uint8 tensors: 255; float tensors: 1)."""
     _check_batch(sr, hr)
+    data_range = _kinds_match(hr.dtype, sr.dtype, data_range, not _is_float(hr.dtype))
+    if not _is_float(hr.dtype):
+        sr, hr = sr.double(), hr.double()
     error = ((sr - hr) ** 2).flatten(1).mean(dim=1)
     return 10 * torch.log10(data_range**2 / error)
 
@@ -365,7 +390,7 @@ def psnr_torch(sr: torch.Tensor, hr: torch.Tensor, data_range: float = 1.0) -> t
 def ssim_torch(
     sr: torch.Tensor,
     hr: torch.Tensor,
-    data_range: float = 1.0,
+    data_range: float | None = None,
     window_size: int = WINDOW_SIZE,
     sigma: float = WINDOW_SIGMA,
 ) -> torch.Tensor:
@@ -375,6 +400,9 @@ def ssim_torch(
     channels), so ``1 - ssim_torch(sr, hr).mean()`` is an SSIM loss.
     """
     _check_batch(sr, hr)
+    data_range = _kinds_match(hr.dtype, sr.dtype, data_range, not _is_float(hr.dtype))
+    if not _is_float(hr.dtype):
+        sr, hr = sr.double(), hr.double()
     if min(sr.shape[-2:]) < window_size:
         raise ValueError(f"SSIM needs images of at least {window_size}x{window_size} pixels, "
                          f"got {tuple(sr.shape[-2:])}.")
@@ -394,14 +422,3 @@ def ssim_torch(
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
     return ssim_map.flatten(1).mean(dim=1)
-
-
-def rgb_to_y_torch(x: torch.Tensor) -> torch.Tensor:
-    """Y of an ``(N, 3, H, W)`` batch in [0, 1], scaled to [0, 1]: :math:`Y_{8bit} / 255`.
-
-    The same BT.601 formula as :func:`rgb_to_y`, without rounding, for training on Y.
-    """
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"expected an (N, 3, H, W) RGB batch, got {tuple(x.shape)}.")
-    weights = torch.tensor([65.481, 128.553, 24.966], dtype=x.dtype, device=x.device)
-    return (16.0 + torch.einsum("nchw,c->nhw", x, weights))[:, None] / 255.0

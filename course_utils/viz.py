@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .checks import check_image
+from .images import to_float
 
 __all__ = ["STYLE", "Table", "compare", "plot_data_efficiency", "show_maps", "use_style"]
 
@@ -39,10 +40,8 @@ def use_style() -> None:
 
 
 def _display(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if np.issubdtype(image.dtype, np.integer):  # uint8/uint16 (e.g. make_lr's output)
-        image = image / float(np.iinfo(image.dtype).max)
-    return np.clip(image.astype(np.float64), 0.0, 1.0)
+    # uint8/uint16 (e.g. make_lr's output) to [0, 1]; noisy inputs clipped for display.
+    return np.clip(to_float(image), 0.0, 1.0)
 
 
 def compare(
@@ -163,7 +162,8 @@ def plot_data_efficiency(rows: Sequence[Mapping], baselines: Mapping[str, float]
     ----------
     rows : sequence of dict
         With keys ``"arm"``, ``"images"``, ``"PSNR (dB)"`` and ``"± PSNR"`` (the standard
-        deviation over seeds), as :func:`course_utils.crossdomain.efficiency_rows` makes.
+        deviation over seeds), as ``course_utils.experiments.runner.summarize(results,
+        by_images=True)`` makes them.
     baselines : {label: PSNR}, optional
         Untrained methods (bicubic, the source model zero-shot), drawn as horizontal lines.
     ax : matplotlib Axes, optional

@@ -18,6 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbconvert import HTMLExporter
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -26,10 +30,6 @@ from nbrun import notebook_client  # noqa: E402
 
 def build(path: Path, output_dir: Path, timeout: float | None) -> str | None:
     """Execute and render one notebook; return an error summary, or None on success."""
-    import nbformat
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
-    from nbconvert import HTMLExporter
-
     nb = nbformat.read(path, as_version=4)
     try:
         notebook_client(nb, path, timeout).execute()

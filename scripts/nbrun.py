@@ -19,28 +19,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from traitlets import default
 
-def _classes():
-    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from traitlets import default
 
-    class CurrentEnvKernelSpecManager(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
+class CurrentEnvKernelSpecManager(KernelSpecManager):
+    """Every kernel name resolves to a kernel of the current Python environment."""
 
-    class CurrentEnvKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _default_kernel_spec_manager(self):
-            return CurrentEnvKernelSpecManager(data_dir=self.data_dir)
+    def get_kernel_spec(self, kernel_name):
+        return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
 
-    class HeadlessNotebookClient(NotebookClient):
-        def on_comm_open_jupyter_widget(self, msg: dict[str, Any]) -> None:
-            return None  # no Output-widget emulation (see the module docstring)
 
-    return CurrentEnvKernelManager, HeadlessNotebookClient
+class CurrentEnvKernelManager(AsyncKernelManager):
+    @default("kernel_spec_manager")
+    def _default_kernel_spec_manager(self):
+        return CurrentEnvKernelSpecManager(data_dir=self.data_dir)
+
+
+class HeadlessNotebookClient(NotebookClient):
+    def on_comm_open_jupyter_widget(self, msg: dict[str, Any]) -> None:
+        return None  # no Output-widget emulation (see the module docstring)
 
 
 def notebook_client(nb, path: Path, timeout: float | None, **kwargs: Any):
@@ -48,12 +49,11 @@ def notebook_client(nb, path: Path, timeout: float | None, **kwargs: Any):
 
     ``timeout``: seconds a single cell may run (None: no limit).
     """
-    kernel_manager_class, client_class = _classes()
-    return client_class(
+    return HeadlessNotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
-        kernel_manager_class=kernel_manager_class,
+        kernel_manager_class=CurrentEnvKernelManager,
         resources={"metadata": {"path": str(Path(path).resolve().parent)}},
         **kwargs,
     )

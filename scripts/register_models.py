@@ -9,7 +9,8 @@ with its SHA-256 and, if given, its row of ``benchmarks/inference.py --json``, a
 shipped models in README.md (between its ``<!-- models-table -->`` markers).
 
 Each row's URL is the file's raw address in the course repository, so that an install without
-the data/ folder can download it; the hash is what load_pretrained() checks before loading.
+the data/ folder can download it; the hash is what load_pretrained() checks before loading
+(``course_utils.zoo.shipped``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from course_utils.config import REPO  # noqa: E402
-from course_utils.pretrained import SHIPPED, model_card, pretrained_path  # noqa: E402
-from course_utils.train import load_checkpoint, sha256_of  # noqa: E402
+from course_utils.models.checkpoint import load_checkpoint, sha256_of  # noqa: E402
+from course_utils.tasks import get_task  # noqa: E402
+from course_utils.zoo.cards import model_card  # noqa: E402
+from course_utils.zoo.shipped import SHIPPED  # noqa: E402
 
 LICENCE = "trained by the course from the natural photos listed in data/README.md"
 BEGIN, END = "<!-- models-table -->", "<!-- /models-table -->"
@@ -59,8 +62,8 @@ def main() -> int:
     lines = [line for line in registry.read_text().splitlines()
              if not line.startswith("models/")]
     cards = []
-    for name, scale in SHIPPED:
-        path = pretrained_path(name, scale)
+    for shipped in SHIPPED:
+        name, scale, path = shipped.architecture, get_task(shipped.task).scale, shipped.path
         if not path.exists():
             print(f"missing {path}; train it with `python -m course_utils pretrain --model "
                   f"{name} --scale {scale} --out {path.relative_to(ROOT)}`", file=sys.stderr)

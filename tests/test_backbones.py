@@ -1,4 +1,4 @@
-"""Tests of course_utils.backbones: real ImageNet weights, stage features, offline errors."""
+"""Tests of course_utils.models.backbones: real ImageNet weights, stage features, offline errors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import urllib.error
 import pytest
 import torch
 from skimage import data as skdata
+from torchvision.models import ResNet18_Weights, resnet18
 
-from course_utils.backbones import (
+from course_utils.data import DataUnavailableError
+from course_utils.models import count_parameters
+from course_utils.models.backbones import (
+    as_encoder,
     imagenet_categories,
     imagenet_normalize,
     imagenet_top5,
@@ -16,8 +20,6 @@ from course_utils.backbones import (
     stage_channels,
     stage_features,
 )
-from course_utils.data import DataUnavailableError
-from course_utils.models import count_parameters
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 
@@ -42,16 +44,24 @@ def test_random_lite0_knows_nothing():
     assert top5[0][1] < 0.05, top5
 
 
-@pytest.mark.parametrize(("name", "channels", "strides"), [
-    ("efficientnet_lite0", [16, 24, 40, 112, 320], [2, 4, 8, 16, 32]),
-    ("resnet18", [64, 64, 128, 256, 512], [2, 4, 8, 16, 32]),
-    ("vgg16", [64, 128, 256, 512, 512], [1, 2, 4, 8, 16]),
+@pytest.mark.parametrize(("name", "channels", "strides", "classifier"), [
+    ("efficientnet_lite0", [16, 24, 40, 112, 320], [2, 4, 8, 16, 32], ("head", "classifier")),
+    ("resnet18", [64, 64, 128, 256, 512], [2, 4, 8, 16, 32], ("fc",)),
+    ("vgg16", [64, 128, 256, 512, 512], [1, 2, 4, 8, 16], ("classifier",)),
 ])
-def test_stage_features(name, channels, strides):
+def test_stage_features_and_as_encoder(name, channels, strides, classifier):
     model = load_backbone(name, pretrained=False)
-    features = stage_features(model, torch.rand(2, 3, 64, 96))
+    x = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        features = stage_features(model, x)
     assert [f.shape[1] for f in features] == channels == stage_channels(model)
     assert [(64 // f.shape[2], 96 // f.shape[3]) for f in features] == [(s, s) for s in strides]
+    # as_encoder drops the classification layers and keeps every stage as it was
+    encoder = as_encoder(model)
+    assert all(isinstance(getattr(encoder, part), torch.nn.Identity) for part in classifier)
+    with torch.no_grad():
+        for a, b in zip(features, stage_features(encoder, x), strict=True):
+            torch.testing.assert_close(a, b)
 
 
 def test_normalize_and_bad_inputs(lite0):
@@ -67,13 +77,15 @@ def test_normalize_and_bad_inputs(lite0):
         load_backbone("resnet50")
     with pytest.raises(ValueError, match="load_backbone"):
         stage_features(torch.nn.Conv2d(3, 3, 1), x)
+    with pytest.raises(ValueError, match="as_encoder needs a backbone"):
+        as_encoder(torch.nn.Conv2d(3, 3, 1))
+    with pytest.raises(ValueError, match="stages must be 1 to 5"):
+        stage_features(lite0, x, stages=0)
     assert len(imagenet_categories()) == 1000
 
 
 def test_torchvision_weights_from_the_hub_cache(tmp_path, monkeypatch):
     # A file already in the torch hub cache is loaded without a download.
-    from torchvision.models import ResNet18_Weights, resnet18
-
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the hub cache is $TORCH_HOME/hub
     saved = resnet18(weights=None).state_dict()
     folder = tmp_path / "hub" / "checkpoints"

@@ -1,5 +1,6 @@
-"""benchmarks/notebooks.py on two tiny notebooks: one that works (and allocates a known amount
-of memory), one that fails. The failure is reported in the table, not raised."""
+"""The benchmark scripts on tiny settings: benchmarks/notebooks.py on two tiny notebooks, one that
+works (and allocates a known amount of memory), one that fails (reported in the table, not
+raised); benchmarks/inference.py on untrained and shipped models."""
 
 from __future__ import annotations
 
@@ -69,3 +70,15 @@ def test_inference_benchmark_prints_a_table(tmp_path):
     rows = json.loads(out.read_text())
     assert [r["model"] for r in rows] == ["espcn", "fsrcnn"]
     assert all(r["images_per_s"] > 0 and r["peak_mib"] > 50 for r in rows)
+
+
+def test_inference_benchmark_times_a_shipped_model(tmp_path):
+    out = tmp_path / "inference.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "inference.py"), "--models", "espcn",
+         "--scales", "3", "--size", "48", "--repeats", "1", "--threads", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "| espcn | x3 | 22,729 | 1 |" in done.stdout  # the shipped x3 model's parameters
+    (row,) = json.loads(out.read_text())
+    assert (row["model"], row["scale"], row["size"]) == ("espcn", 3, 48)

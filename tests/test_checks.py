@@ -32,6 +32,18 @@ def test_check_image_errors(image, error, message):
         check_image(image, "hr")
 
 
+@pytest.mark.parametrize("shape", [(4, 5, 2), (4, 5, 4), (4, 5), (4, 5, 3)])
+def test_check_image_takes_alpha_channels_only_when_asked(shape):
+    image = np.zeros(shape, np.uint8)  # gray+alpha and RGBA, as read from a file
+    assert check_image(image, alpha=True) is image
+
+
+@pytest.mark.parametrize("shape", [(4, 5, 5), (4, 5, 6), (2, 4, 5, 4)])
+def test_check_image_with_alpha_still_refuses_other_shapes(shape):
+    with pytest.raises(ValueError, match=r"must have shape \(H, W\)"):
+        check_image(np.zeros(shape), alpha=True)
+
+
 def test_check_same_shape():
     check_same_shape(np.zeros((3, 4)), np.ones((3, 4)), ("a", "b"))
     with pytest.raises(ValueError, match=r"sr and hr must have the same shape, got \(3, 4\) and "

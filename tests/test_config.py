@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils import config
 from course_utils.config import fast_mode, pick
 
 
@@ -44,7 +43,3 @@ def test_pick_returns_the_objects_themselves(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "0")
     assert pick(fast=fast, full=full) is full
 
-
-def test_repo_constants():
-    assert config.REPO_GIT == f"https://github.com/{config.REPO}.git"
-    assert config.REPO.count("/") == 1

@@ -1,4 +1,5 @@
-"""Tests of course_utils.data: reading/writing images, the photo domain, checksummed downloads.
+"""Tests of course_utils.data.io and course_utils.data.downloads: reading and writing images,
+checksummed downloads.
 
 Every file is written by the test itself (tmp_path); downloads come from a local HTTP server.
 """
@@ -20,19 +21,16 @@ import course_utils
 from course_utils import data
 from course_utils.config import REPO
 from course_utils.data import (
-    NATURAL_PHOTOS,
     DataUnavailableError,
-    Entry,
     Registry,
     cache_dir,
     fetch_benchmark,
     list_images,
     load_image,
-    natural_images,
     save_image,
-    to_float,
-    to_uint8,
 )
+from course_utils.data.downloads import Entry
+from course_utils.images import to_uint8
 
 SELFEXSR = "https://raw.githubusercontent.com/jbhuang0604/SelfExSR/8f6dd8c1d20cb7e8792a7177b4f6fd677633f598/"
 
@@ -261,31 +259,8 @@ def test_missing_file(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# to_uint8, to_float, save_image, list_images
+# save_image, list_images
 # --------------------------------------------------------------------------------------------
-
-
-def test_to_uint8_rounds_and_clips():
-    values = np.array([[0.0, 0.4 / 255, 0.6 / 255, 127.49 / 255, 127.51 / 255,
-                        254.6 / 255, 1.0, -0.3, 1.7]])
-    np.testing.assert_array_equal(to_uint8(values), [[0, 0, 1, 127, 128, 255, 255, 0, 255]])
-    assert to_uint8(values).dtype == np.uint8
-    u8 = np.array([[3, 250]], dtype=np.uint8)
-    assert to_uint8(u8) is u8
-    u16 = np.array([[0, 257 * 7, 257 * 200, 65535]], dtype=np.uint16)
-    np.testing.assert_array_equal(to_uint8(u16), [[0, 7, 200, 255]])
-    float32 = np.array([[0.5]], dtype=np.float32)
-    assert to_uint8(float32)[0, 0] == 128  # 127.5 rounds half up
-
-
-def test_to_float():
-    np.testing.assert_array_equal(to_float(np.array([[0, 51, 255]], np.uint8)), [[0, 0.2, 1]])
-    np.testing.assert_array_equal(to_float(np.array([[0, 65535]], np.uint16)), [[0, 1]])
-    out = to_float(np.array([[0.25, 1.5]], np.float32))
-    assert out.dtype == np.float64
-    np.testing.assert_array_equal(out, [[0.25, 1.5]])  # float is not rescaled or clipped
-    with pytest.raises(TypeError, match="dtype int64"):
-        to_float(np.array([[1, 2]], np.int64))
 
 
 @pytest.mark.parametrize("shape", [(9, 13, 3), (9, 13), (9, 13, 1)], ids=["rgb", "gray", "hw1"])
@@ -318,63 +293,6 @@ def test_list_images(tmp_path):
     assert [p.name for p in others] == ["README.txt", "notes"]
     with pytest.raises(NotADirectoryError, match="is not a folder"):
         list_images(tmp_path / "b.png")
-
-
-# --------------------------------------------------------------------------------------------
-# The natural-photo domain
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def all_photos():
-    return natural_images("all")
-
-
-def test_natural_images_all(all_photos):
-    assert len(all_photos) >= 10
-    assert list(all_photos) == [p.name for p in NATURAL_PHOTOS]
-    for name, image in all_photos.items():
-        assert image.dtype == np.float64, name
-        assert image.ndim == 3 and image.shape[2] == 3, name
-        assert min(image.shape[:2]) >= 128, name
-        assert 0 <= image.min() and image.max() <= 1, name
-        assert image.std() > 0.05, name  # a real photo, not a blank
-    # Ten different photos.
-    means = {round(float(im.mean()), 6) for im in all_photos.values()}
-    assert len(means) == len(all_photos)
-
-
-def test_natural_images_splits_and_limit(monkeypatch):
-    # The split logic without reading files again (the test above reads them all).
-    monkeypatch.setattr(data.Photo, "load", lambda self: self.name)
-    train, heldout = natural_images("train"), natural_images("heldout")
-    assert set(train).isdisjoint(heldout)
-    assert set(train) | set(heldout) == set(natural_images("all"))
-    assert set(heldout) == {"coffee", "flower", "grace_hopper"}
-    assert len(train) == 7
-    assert list(natural_images("train", limit=2)) == list(train)[:2]
-    assert natural_images("heldout", limit=0) == {}
-    with pytest.raises(ValueError, match="split must be 'train', 'heldout' or 'all'.*'test'"):
-        natural_images("test")
-
-
-def test_gray_training_photos_are_opt_in_and_training_only():
-    rgb = natural_images("train")
-    both = natural_images("train", gray=True)
-    gray_names = [p.name for p in data.NATURAL_GRAY_PHOTOS]
-    assert list(both) == list(rgb) + gray_names  # RGB first, so `limit` keeps its meaning
-    for name in gray_names:
-        image = both[name]
-        assert image.ndim == 2 and image.dtype == np.float64, name
-        assert min(image.shape) >= 256 and image.std() > 0.05, name
-    assert natural_images("heldout", gray=True).keys() == natural_images("heldout").keys()
-    assert set(gray_names).isdisjoint(p.name for p in NATURAL_PHOTOS)
-
-
-def test_photo_of_a_missing_package():
-    photo = data.Photo("x", "no_such_package_xyz", "a.png", "", "train")
-    with pytest.raises(DataUnavailableError, match="pip install no-such-package-xyz"):
-        photo.path()
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,6 +447,11 @@ def test_registry_from_file(tmp_path):
     bad.write_text("file\taddress\thash\n")
     with pytest.raises(ValueError, match="header name, url, sha256"):
         Registry.from_file(bad)
+    short = tmp_path / "short.tsv"  # spaces instead of tabs: one column per row
+    short.write_text("name\turl\tsha256\na.png http://127.0.0.1:9/a.png\n")
+    with pytest.raises(ValueError, match=r"rows \['a.png http.*'\] need at least name, url "
+                                         "and sha256 separated by tabs"):
+        Registry.from_file(short)
 
 
 def test_shipped_registry():

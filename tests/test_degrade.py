@@ -1,7 +1,9 @@
-"""Tests of course_utils.degrade: MATLAB bicubic imresize, other resizers, blur, noise, JPEG.
+"""Tests of course_utils.degrade: MATLAB bicubic imresize, the benchmark LR image, other
+resizers, blur, noise, JPEG, pixel masks.
 
-Expected values come from the algorithm's definition (docs: sr-evaluation.md), from hand
-computation, or from a slow loop-based reference written here, never from our own output.
+Expected values come from the algorithm's definition (MATLAB's ``imresize``: Keys' cubic
+kernel, stretched when shrinking, mirrored borders), from hand computation, or from a slow
+loop-based reference written here, never from our own output.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from course_utils.degrade import (
     gaussian_blur,
     imresize,
     jpeg_compress,
+    make_lr,
+    mask_pixels,
     modcrop,
     resize,
     resize_weights,
@@ -31,7 +35,7 @@ from course_utils.degrade import (
 from course_utils.metrics import psnr
 
 # --------------------------------------------------------------------------------------------
-# A slow, direct implementation of MATLAB's bicubic imresize (sr-evaluation.md)
+# A slow, direct implementation of MATLAB's bicubic imresize
 # --------------------------------------------------------------------------------------------
 
 
@@ -458,7 +462,7 @@ def test_bicubic_pil_close_to_matlab_bicubic(smooth):
         for method in ("bicubic", "bicubic-pil"):
             sr = resize(resize(hr, 1 / s, method), s, method)
             scores[method] = psnr(hr[8:-8, 8:-8], sr[8:-8, 8:-8])
-        # Same kernel (a = -0.5) and antialiasing: the baselines agree (sr-evaluation.md)...
+        # Same kernel (a = -0.5) and antialiasing: the baselines agree...
         assert abs(scores["bicubic"] - scores["bicubic-pil"]) < 0.2, (s, scores)
         # ...while nearest is clearly worse on a smooth image.
         nearest = resize(resize(hr, 1 / s, "nearest"), s, "nearest")
@@ -504,7 +508,34 @@ def test_modcrop_errors():
 
 
 # --------------------------------------------------------------------------------------------
-# Blur, noise, JPEG
+# make_lr: the benchmark LR image
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("scale", "channels"), [(2, 3), (3, 3), (4, None)],
+                         ids=["x2-rgb", "x3-rgb", "x4-gray"])
+def test_make_lr_is_matlab_imresize_of_the_modcropped_uint8_image(smooth, scale, channels):
+    hr = smooth(50, 38, channels=channels, seed=scale)
+    lr = make_lr(hr, scale)
+    h, w = 50 - 50 % scale, 38 - 38 % scale
+    assert lr.dtype == np.uint8
+    assert lr.shape == (h // scale, w // scale) + hr.shape[2:]
+    hr8 = np.floor(hr[:h, :w] * 255 + 0.5).astype(np.uint8)  # 8 bits, rounded half up
+    expected = ref_imresize(hr8, Fraction(1, scale), round_each_pass=True)
+    np.testing.assert_array_equal(lr, expected.astype(np.uint8))
+    # The uint8 image gives the same LR image as its float version.
+    np.testing.assert_array_equal(make_lr(hr8, scale), lr)
+
+
+def test_make_lr_errors(smooth):
+    with pytest.raises(ValueError, match="whole number"):
+        make_lr(smooth(12, 12), 2.5)
+    with pytest.raises(ValueError, match="smaller than the scale 4"):
+        make_lr(smooth(3, 12), 4)
+
+
+# --------------------------------------------------------------------------------------------
+# Blur, noise, JPEG, masks
 # --------------------------------------------------------------------------------------------
 
 
@@ -604,6 +635,43 @@ def test_single_channel_images_keep_their_shape(rng):
 def test_jpeg_quality_out_of_range(quality):
     with pytest.raises(ValueError, match="quality must be an integer from 1 to 100"):
         jpeg_compress(np.zeros((8, 8)), quality)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_mask_pixels_removes_about_the_fraction(smooth, fraction):
+    image = smooth(64, 80)
+    masked, known = mask_pixels(image, fraction, np.random.default_rng(0))
+    assert known.shape == (64, 80) and known.dtype == bool
+    assert masked.shape == image.shape and masked.dtype == np.float64
+    # 5120 pixels: the missing share has a standard deviation of at most 0.7 points.
+    assert (~known).mean() == pytest.approx(fraction, abs=0.025)
+    np.testing.assert_array_equal(masked[known], image[known])  # all channels kept
+    assert not np.any(masked[~known])  # all channels of a missing pixel are 0
+
+
+def test_mask_pixels_is_seeded(smooth):
+    image = smooth(32, 32, channels=None)
+    a, known_a = mask_pixels(image, 0.4, 5)
+    b, known_b = mask_pixels(image, 0.4, np.random.default_rng(5))  # a seed or a generator
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(known_a, known_b)
+    assert not np.array_equal(known_a, mask_pixels(image, 0.4, 6)[1])
+
+
+def test_mask_pixels_fill_and_unit_scale(smooth):
+    image = np.floor(smooth(24, 20, channels=None) * 255 + 0.5).astype(np.uint8)
+    masked, known = mask_pixels(image, 0.5, 0, fill=0.5)
+    np.testing.assert_array_equal(masked[known], image[known] / 255)  # uint8 -> [0, 1]
+    assert np.all(masked[~known] == 0.5)
+    kept, all_known = mask_pixels(image, 0.0, 0)
+    assert all_known.all()
+    np.testing.assert_array_equal(kept, image / 255)
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1, 1.5])
+def test_mask_pixels_bad_fraction(fraction):
+    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\)"):
+        mask_pixels(np.zeros((8, 8)), fraction, 0)
 
 
 # --------------------------------------------------------------------------------------------

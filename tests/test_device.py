@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
 import pytest
 import torch
 
-from course_utils.device import get_device, seed_everything
+from course_utils.device import environment_report, get_device, seed_everything
 
 
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -35,13 +34,7 @@ def test_get_device_is_cpu_here():
     assert torch.zeros(2).to(device).device.type == "cpu"
 
 
-@pytest.fixture
-def restore_hash_seed(monkeypatch):
-    # seed_everything sets PYTHONHASHSEED; put the old value back afterwards.
-    monkeypatch.setenv("PYTHONHASHSEED", os.environ.get("PYTHONHASHSEED", "0"))
-
-
-def test_seed_everything_is_reproducible(restore_hash_seed):
+def test_seed_everything_is_reproducible():
     def draw(seed):
         rng = seed_everything(seed)
         legacy = np.random.rand(5)  # noqa: NPY002 - the global state students may still use
@@ -54,15 +47,28 @@ def test_seed_everything_is_reproducible(restore_hash_seed):
     assert a[2] == b[2] != c[2]
     np.testing.assert_array_equal(a[3], b[3])
     np.testing.assert_array_equal(a[3], np.random.default_rng(42).random(5))
-    assert os.environ["PYTHONHASHSEED"] == "43"
 
 
-def test_seed_everything_accepts_numpy_and_large_integers(restore_hash_seed):
+def test_seed_everything_accepts_numpy_and_large_integers():
     assert isinstance(seed_everything(np.int64(7)), np.random.Generator)
-    seed_everything(2**40)  # larger than NumPy's legacy 32-bit seed range
+    first = torch.rand(3)
+    torch.manual_seed(7)
+    assert torch.equal(first, torch.rand(3))  # the NumPy integer seeded torch with 7
+    rng = seed_everything(2**40)  # larger than NumPy's legacy 32-bit seed range
+    np.testing.assert_array_equal(rng.random(3), np.random.default_rng(2**40).random(3))
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "3", None])
 def test_seed_everything_rejects_bad_seeds(seed):
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         seed_everything(seed)
+
+
+def test_environment_report_names_versions_device_and_mode(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    report = environment_report()
+    assert report["torch"] == torch.__version__ and report["numpy"] == np.__version__
+    assert report["device"].startswith(f"{get_device().type} (")
+    assert report["mode"] == "fast (COURSE_FAST=1)"
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert environment_report()["mode"] == "full"

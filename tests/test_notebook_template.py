@@ -1,12 +1,14 @@
 """Every notebook in notebooks/ follows the course template.
 
-Title and launch badges, the required sections in order, one `parameters` cell that reads the
-course's fast-mode switch, assert cells, no stored outputs, the python3 kernel, and file names
-numbered 00, 01, 02 ... without gaps.
+Title and launch badges, the required sections in order, the one set-up cell of
+scripts/sync_setup_cell.py, one `parameters` cell that reads the course's fast-mode switch,
+assert cells, no stored outputs, the python3 kernel, and file names numbered 00, 01, 02 ...
+without gaps.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -14,6 +16,10 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+_SPEC = importlib.util.spec_from_file_location("sync_setup_cell",
+                                               ROOT / "scripts" / "sync_setup_cell.py")
+sync_setup_cell = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(sync_setup_cell)
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
@@ -139,3 +145,12 @@ def test_committed_clean(path):
 def test_kernel_is_python3(path):
     kernelspec = read(path).metadata.get("kernelspec", {})
     assert kernelspec.get("name") == "python3", f"kernelspec name must be python3: {kernelspec}"
+
+
+@notebook_params
+def test_setup_cell_is_the_single_source(path):
+    """The first code cell is scripts/sync_setup_cell.py's SETUP_CELL, character for character."""
+    cell = sync_setup_cell.first_code_cell(read(path))
+    assert cell.source == sync_setup_cell.SETUP_CELL, (
+        "the set-up cell differs from scripts/sync_setup_cell.py: edit it there and run "
+        "`python scripts/sync_setup_cell.py`")

@@ -1,4 +1,6 @@
-"""Tests of the encoder-decoder models, the fine-tuning tools and the perceptual/SSIM losses."""
+"""Tests of the encoder-decoder models (course_utils.models.encoder_decoder), freezing
+(course_utils.models.freeze), the fine-tuning tools (course_utils.training.finetune) and the
+perceptual and SSIM losses (course_utils.training.losses)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.encoder_decoder import BackboneUNet, FeatureSubPixelSR
-from course_utils.finetune import freeze_stages, param_groups, trainable_summary
-from course_utils.losses import PerceptualLoss, SSIMLoss
-from course_utils.models import count_parameters
+from course_utils.models import count_parameters, get_model
+from course_utils.models.encoder_decoder import BackboneUNet, FeatureSubPixelSR
+from course_utils.models.freeze import freeze_stages, trainable_summary
+from course_utils.training.finetune import L2SPLoss, l2_sp_penalty, param_groups
+from course_utils.training.losses import PerceptualLoss, SSIMLoss
 
 
 def bicubic(x, scale):
@@ -104,11 +107,8 @@ def test_losses():
 
 
 def test_l2_sp_penalty_and_loss():
-    from course_utils.finetune import L2SPLoss, l2_sp_penalty
-    from course_utils.models import build_model
-
     torch.manual_seed(0)
-    model = build_model("espcn", 2)
+    model = get_model("espcn", scale=2)
     source = {k: v.clone() for k, v in model.state_dict().items()}
     assert l2_sp_penalty(model, source).item() == 0  # at the starting point
     with torch.no_grad():

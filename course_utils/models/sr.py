@@ -14,56 +14,21 @@ differ in *where* the upsampling happens:
 All convolutions use "same" padding so that output sizes are exactly ``s`` times the input
 (the papers used unpadded convolutions and trimmed the targets instead).
 
-Models are built by name from :data:`MODELS` with :func:`build_model`, which is also what a
-checkpoint stores to rebuild its model (:func:`model_config`).
+Each is registered (:mod:`course_utils.models.registry`) under the names of the papers'
+variants: ``srcnn-915``, ``srcnn-955``, ``fsrcnn``, ``fsrcnn-s`` and ``espcn``; build one with
+``get_model("espcn", scale=3)``.
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_scale
+from ..checks import check_scale
+from .registry import register_model
 
-__all__ = ["ESPCN", "FSRCNN", "MODELS", "SRCNN", "build_model", "count_macs",
-           "count_parameters", "model_config"]
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (weights and biases) of ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    r"""Multiply-accumulate operations of one forward pass on an input of ``input_shape``.
-
-    Counts the convolutions, which dominate these networks:
-    :math:`H_{out} W_{out} C_{out} \cdot k_h k_w C_{in} / \text{groups}` for a convolution and
-    :math:`H_{in} W_{in} C_{in} \cdot k_h k_w C_{out} / \text{groups}` for a transposed one
-    (each input pixel is spread over a ``k x k`` window of every output channel).
-    """
-    total = 0
-
-    def conv_hook(module, inputs, output):
-        nonlocal total
-        k = module.kernel_size[0] * module.kernel_size[1]
-        if isinstance(module, nn.ConvTranspose2d):
-            total += inputs[0].numel() * k * module.out_channels // module.groups
-        else:
-            total += output.numel() * k * module.in_channels // module.groups
-
-    hooks = [m.register_forward_hook(conv_hook) for m in model.modules()
-             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    try:
-        with torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return total
+__all__ = ["ESPCN", "FSRCNN", "SRCNN", "espcn", "fsrcnn", "fsrcnn_s", "srcnn_915", "srcnn_955"]
 
 
 def _check_scale(scale: object) -> int:
@@ -211,36 +176,34 @@ class ESPCN(nn.Module):
         return self.shuffle(self.conv3(x))
 
 
-#: Model builders by name. Each takes ``scale`` and ``channels`` as keywords.
-MODELS = {
-    "srcnn-915": partial(SRCNN, kernel_sizes=(9, 1, 5)),
-    "srcnn-955": partial(SRCNN, kernel_sizes=(9, 5, 5)),
-    "fsrcnn": FSRCNN,
-    "fsrcnn-s": partial(FSRCNN, d=32, s=5, m=1),
-    "espcn": ESPCN,
-}
+_SR_LIMITS = {"scale": (2, 8), "channels": {1, 3}}
 
 
-def build_model(name: str, scale: int, channels: int = 1) -> nn.Module:
-    """Build a fresh (randomly initialised) model of :data:`MODELS`.
-
-    Examples
-    --------
-    >>> model = build_model("espcn", scale=3)
-    >>> count_parameters(model)
-    22729
-    """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}.")
-    model = MODELS[name](scale=scale, channels=channels)
-    model.name = name  # kept so that checkpoints can record how to rebuild the model
-    return model
+@register_model("srcnn-915", task="sr", limits=_SR_LIMITS)
+def srcnn_915(scale: int, channels: int = 1) -> SRCNN:
+    """SRCNN 9-1-5, the paper's base model (8,129 parameters for one channel)."""
+    return SRCNN(scale, channels, kernel_sizes=(9, 1, 5))
 
 
-def model_config(model: nn.Module) -> dict:
-    """What :func:`build_model` needs to rebuild ``model``: name, scale and channels."""
-    name = getattr(model, "name", None)
-    if name not in MODELS:
-        raise ValueError("this model was not made by build_model(), so its config is unknown; "
-                         "build it with course_utils.models.build_model(name, scale).")
-    return {"name": name, "scale": model.scale, "channels": model.channels}
+@register_model("srcnn-955", task="sr", limits=_SR_LIMITS)
+def srcnn_955(scale: int, channels: int = 1) -> SRCNN:
+    """SRCNN 9-5-5, the paper's better, slower variant (57,281 parameters)."""
+    return SRCNN(scale, channels, kernel_sizes=(9, 5, 5))
+
+
+@register_model("fsrcnn", task="sr", limits={**_SR_LIMITS, "m": (0, 16)})
+def fsrcnn(scale: int, channels: int = 1, d: int = 56, s: int = 12, m: int = 4) -> FSRCNN:
+    """FSRCNN(d, s, m); the paper's model is (56, 12, 4)."""
+    return FSRCNN(scale, channels, d, s, m)
+
+
+@register_model("fsrcnn-s", task="sr", limits=_SR_LIMITS)
+def fsrcnn_s(scale: int, channels: int = 1) -> FSRCNN:
+    """FSRCNN-s (32, 5, 1), the paper's fast variant."""
+    return FSRCNN(scale, channels, d=32, s=5, m=1)
+
+
+@register_model("espcn", task="sr", limits=_SR_LIMITS)
+def espcn(scale: int, channels: int = 1, features: tuple[int, int] = (64, 32)) -> ESPCN:
+    """ESPCN with feature widths (64, 32), as in the paper."""
+    return ESPCN(scale, channels, features)

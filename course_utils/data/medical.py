@@ -41,9 +41,10 @@ class DicomImage:
     invert: bool
     path: Path
 
-    def to_unit(self) -> np.ndarray:
-        """The image in [0, 1] through its own window (or a percentile one), display-ready."""
-        center, width = self.window or percentile_window(self.pixels)
+    def to_unit(self, override: tuple[float, float] | None = None) -> np.ndarray:
+        """The image in [0, 1], display-ready, through the window ``override`` if given, else
+        the file's own window, else the percentile window of :func:`percentile_window`."""
+        center, width = override or self.window or percentile_window(self.pixels)
         return window(self.pixels, center, width, invert=self.invert)
 
 
@@ -94,6 +95,7 @@ def read_dicom(path: str | os.PathLike, frame: int | None = None) -> DicomImage:
         Not a DICOM file (or a corrupt one), no pixel data, a compressed file whose codec is
         not installed, a colour image, or a multi-frame file without ``frame``.
     """
+    # Optional extra (pip install tl-recon-course[medical]), imported only to read DICOM.
     import pydicom
     from pydicom.errors import InvalidDicomError
     from pydicom.pixels import apply_modality_lut
@@ -188,7 +190,7 @@ def read_nifti_slices(path: str | os.PathLike, axis: int = 2, step: int = 1,
     FileNotFoundError, ValueError
         A missing file, a file nibabel cannot read, or a volume that is not 3-D.
     """
-    import nibabel as nib
+    import nibabel as nib  # optional extra (tl-recon-course[medical]), only for NIfTI
 
     path = Path(path)
     if not path.is_file():

@@ -1,0 +1,27 @@
+"""What every benchmark script prints and writes: Markdown tables and an atomic JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print a Markdown table: a header of ``columns``, then one line per row of cells."""
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+def write_json(path: Path | None, data: object) -> None:
+    """Write ``data`` as JSON to ``path`` (if given) through a temporary file and a rename, so
+    that an interrupted run never leaves half a file."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)

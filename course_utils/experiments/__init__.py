@@ -1,0 +1,32 @@
+"""Experiments: arms trained on the same data and budget, and the course's experiments.
+
+Modules
+-------
+runner       ``Arm``, ``ExperimentData``, ``run_arms``, ``Results``, ``summarize``, for any task
+transfer     unit 04: natural-photo data, U-Net arms with a pretrained or random encoder
+crossdomain  unit 05: target-domain data, fine-tuning arms, L2-SP, ZSSR-style, the joint design
+"""
+
+from .crossdomain import (
+           cross_domain_arms,
+           data_efficiency,
+           joint_arms,
+           load_domain_data,
+           pretrain_joint,
+)
+from .runner import (
+           Arm,
+           ArmResult,
+           ExperimentData,
+           Results,
+           mean_sd,
+           run_arms,
+           summarize,
+           train_and_score,
+)
+from .transfer import natural_photo_data, transfer_arms
+
+__all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "cross_domain_arms",
+           "data_efficiency", "joint_arms", "load_domain_data", "mean_sd",
+           "natural_photo_data", "pretrain_joint", "run_arms", "summarize", "train_and_score",
+           "transfer_arms"]

@@ -1,0 +1,270 @@
+"""Controlled transfer experiments for every unit: several "arms" trained on the same data, with
+the same budget, for any task.
+
+* An :class:`Arm` says how to build a fresh model, its optimiser and its loss.
+* :class:`ExperimentData` holds a task and its images (training, validation, held-out) and
+  makes the training batches of a seed.
+* :func:`run_arms` trains every arm once per seed with :func:`course_utils.training.loop.fit`
+  (same images, same patches, same steps, same validation), scores each trained model on the
+  held-out images with the task's recipe, and returns :class:`Results`: one
+  :class:`ArmResult` per (seed, arm), the trained models by name (:meth:`Results.model`) and
+  the table of mean and spread over seeds (:func:`summarize`) that notebooks and benchmarks
+  draw their conclusions from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.pairs import PairedPatches, validation_pairs
+from ..device import seed_everything
+from ..evaluation.evaluate import EvaluationResult, evaluate_images, model_method
+from ..models.complexity import count_parameters
+from ..tasks import Task, get_task
+from ..training.loop import History, fit
+
+__all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "mean_sd", "run_arms", "summarize",
+           "train_and_score"]
+
+#: What an arm trains on: pairs of the task, or pairs made from the degraded images alone.
+DATA = ("paired", "self-supervised")
+
+
+def _check_data(data: str) -> str:
+    if data not in DATA:
+        raise ValueError(f"data must be one of {DATA}, got {data!r}.")
+    return data
+
+
+@dataclass
+class Arm:
+    """One way of training a model, e.g. "pretrained encoder, frozen".
+
+    Parameters
+    ----------
+    name : str
+    build : callable () -> nn.Module
+        Makes a fresh model (called once per seed, after seeding).
+    lr : float
+        Learning rate of the default Adam optimiser.
+    optimizer : callable (model) -> torch.optim.Optimizer, optional
+        For parameter groups with learning rates of their own
+        (:func:`course_utils.training.finetune.param_groups`).
+    loss : str or callable (model) -> loss
+        A pixel loss by name (:data:`course_utils.training.losses.LOSSES`), or a function
+        that makes the loss for the model being trained, e.g. the L2-SP penalty towards its
+        own starting weights: ``lambda model: L2SPLoss(model, alpha=0.1)``.
+    data : {"paired", "self-supervised"}
+        What the arm trains on: (input, target) pairs of the training images, or pairs made
+        from the degraded images alone by degrading them once more (ZSSR-style, unit 05).
+    mode : {"y", "rgb"}
+        The channels the model takes (:class:`course_utils.data.pairs.PairedPatches`).
+    """
+
+    name: str
+    build: Callable[[], nn.Module]
+    lr: float = 1e-3
+    optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None
+    loss: str | Callable[[nn.Module], Callable] = "mse"
+    data: str = "paired"
+    mode: str = "rgb"
+
+    def __post_init__(self) -> None:
+        if self.data not in DATA:
+            raise ValueError(f"arm {self.name!r}: data must be one of {DATA}, got "
+                             f"{self.data!r}.")
+
+    def make_loss(self, model: nn.Module) -> str | Callable:
+        """The loss :func:`~course_utils.training.loop.fit` minimises for ``model``."""
+        return self.loss if isinstance(self.loss, str) else self.loss(model)
+
+
+@dataclass
+class ArmResult:
+    """What one (arm, seed) run gave."""
+
+    arm: str
+    seed: int
+    history: History
+    heldout: EvaluationResult
+    seconds: float
+    trainable: int
+    model: nn.Module = field(repr=False)
+    n_images: int | None = None  # training images (unit 05's data-efficiency curve)
+
+
+class Results(list):
+    """The :class:`ArmResult` of every run, in the order (seed, arm), with look-ups by name."""
+
+    def runs(self, arm: str, n_images: int | None = None) -> list[ArmResult]:
+        """Every seed's run of ``arm`` (with ``n_images`` training images, if given)."""
+        found = [r for r in self if r.arm == arm and (n_images is None or r.n_images == n_images)]
+        if not found:
+            raise KeyError(f"no run of {arm!r}; the arms are {sorted({r.arm for r in self})}.")
+        return found
+
+    def model(self, arm: str, seed: int | None = None, n_images: int | None = None) -> nn.Module:
+        """The model ``arm`` trained (first seed unless ``seed`` is given)."""
+        runs = self.runs(arm, n_images)
+        if seed is None:
+            return runs[0].model
+        for r in runs:
+            if r.seed == seed:
+                return r.model
+        raise KeyError(f"{arm!r} ran with seeds {[r.seed for r in runs]}, not {seed}.")
+
+
+@dataclass
+class ExperimentData:
+    """A task and its images: what every arm of an experiment trains, validates and is scored on.
+
+    ``train``, ``val`` and ``heldout`` never share a scan or a photo. Training batches are
+    ``batch`` random patches of ``patch_lr`` input pixels per side
+    (:class:`~course_utils.data.pairs.PairedPatches`), ``steps_per_epoch`` per epoch.
+    """
+
+    name: str
+    task: Task | str
+    train: dict[str, np.ndarray]
+    val: dict[str, np.ndarray]
+    heldout: dict[str, np.ndarray]
+    patch_lr: int = 16
+    batch: int = 16
+    steps_per_epoch: int = 50
+
+    def __post_init__(self) -> None:
+        self.task = get_task(self.task)
+
+    def choose(self, n_images: int | None, seed: int) -> list[str]:
+        """``n_images`` training images drawn at random for ``seed`` (``None``: all of them)."""
+        names = list(self.train)
+        if n_images is None:
+            return names
+        if not 1 <= n_images <= len(names):
+            raise ValueError(f"n_images must be 1 to {len(names)} (the {self.name} training "
+                             f"images), got {n_images}.")
+        order = np.random.default_rng(seed).permutation(len(names))
+        return [names[i] for i in sorted(order[:n_images])]
+
+    def _degraded_only(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        # Only degraded images exist (e.g. LR scans): each becomes a "clean" image that the
+        # task degrades once more, so the model learns to undo the task on the input's scale.
+        return [self.task.degrade(self.task.target(im), np.random.default_rng((1, i)))
+                for i, im in enumerate(images)]
+
+    def loader(self, names: Sequence[str], seed: int, data: str = "paired",
+               mode: str = "y") -> DataLoader:
+        """The training batches of an arm that trains on ``data`` from the images ``names``."""
+        images = [self.train[n] for n in names]
+        if _check_data(data) == "self-supervised":  # the training inputs and the held-out inputs
+            patch = self.patch_lr * self.task.scale
+            images = [im for im in self._degraded_only(images + list(self.heldout.values()))
+                      if min(im.shape[:2]) >= patch]
+        patches = PairedPatches(images, self.task, patch_size=self.patch_lr * self.task.scale,
+                                mode=mode, samples_per_epoch=self.steps_per_epoch * self.batch,
+                                seed=seed)
+        return DataLoader(patches, batch_size=self.batch)
+
+    def val_pairs(self, data: str = "paired", mode: str = "y") -> list:
+        """Validation pairs; self-supervised arms validate on degraded images only, too."""
+        images = list(self.val.values())
+        if _check_data(data) == "self-supervised":
+            images = self._degraded_only(images)
+        return validation_pairs(images, self.task, mode=mode)
+
+
+def train_and_score(arm: Arm, loader: Iterable, val_pairs: list,
+                    heldout: Mapping[str, np.ndarray], task: Task | str, *, epochs: int,
+                    seed: int, device: torch.device | str = "cpu",
+                    progress: bool = True) -> ArmResult:
+    """Build ``arm``'s model after seeding, train it with :func:`~course_utils.training.loop.fit`,
+    and score it on ``heldout`` with the task's recipe (on the CPU). One run of :func:`run_arms`."""
+    task = get_task(task)
+    seed_everything(seed)
+    model = arm.build()
+    optimizer = arm.optimizer(model) if arm.optimizer is not None else None
+    start = time.perf_counter()
+    history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr, loss=arm.make_loss(model),
+                  optimizer=optimizer, border=task.border, device=device, progress=progress)
+    seconds = time.perf_counter() - start
+    model = model.cpu().eval()
+    scores = evaluate_images(heldout, task, model_method(model, arm.name))
+    return ArmResult(arm.name, seed, history, scores, seconds,
+                     count_parameters(model, trainable_only=True), model)
+
+
+def run_arms(arms: Iterable[Arm], data: ExperimentData, *, epochs: int,
+             seeds: Iterable[int] = (0,), n_images: int | None = None,
+             device: torch.device | str = "cpu", progress: bool = True) -> Results:
+    """Train every arm with every seed on the same data and budget; score it on the held-out
+    images.
+
+    For a seed, every arm gets the same ``n_images`` training images (all if ``None``; drawn
+    by :meth:`ExperimentData.choose`) and, per kind of data and channels, the same patches.
+
+    Returns
+    -------
+    Results : one :class:`ArmResult` per (seed, arm), in that order, with ``n_images`` set.
+    """
+    arms = list(arms)
+    results = Results()
+    for seed in seeds:
+        names = data.choose(n_images, seed)
+        loaders, val = {}, {}
+        for arm in arms:
+            key = (arm.data, arm.mode)
+            if key not in loaders:  # built once: every arm of this seed sees the same patches
+                loaders[key] = data.loader(names, seed, arm.data, arm.mode)
+                val[key] = data.val_pairs(arm.data, arm.mode)
+            result = train_and_score(arm, loaders[key], val[key], data.heldout, data.task,
+                                     epochs=epochs, seed=seed, device=device, progress=progress)
+            result.n_images = len(names)
+            results.append(result)
+    return results
+
+
+def mean_sd(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (``ddof=1``) over seeds; one value has a spread of 0."""
+    values = np.asarray(list(values), dtype=float)
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def summarize(results: Iterable[ArmResult],
+              baseline: EvaluationResult | Sequence[EvaluationResult] | None = None,
+              by_images: bool = False) -> list[dict]:
+    """One row per arm: held-out PSNR and SSIM, mean and standard deviation over seeds.
+
+    ``baseline`` (e.g. bicubic on the same images), or several untrained methods with the
+    reference first, adds first rows and a gain column (over the first). With ``by_images``
+    there is one row per (arm, number of training images) instead, for a data-efficiency
+    curve. The spread is :func:`mean_sd`'s.
+    """
+    groups: dict[tuple, list[ArmResult]] = {}
+    for r in results:
+        groups.setdefault((r.arm, r.n_images) if by_images else (r.arm,), []).append(r)
+    baselines = [baseline] if isinstance(baseline, EvaluationResult) else list(baseline or [])
+    reference = baselines[0].mean_psnr if baselines else None
+    rows = []
+    for base in baselines:
+        rows.append({"arm": base.method, "seeds": "-", "PSNR (dB)": base.mean_psnr,
+                     "± PSNR": 0.0, "SSIM": base.mean_ssim, "± SSIM": 0.0,
+                     "gain (dB)": base.mean_psnr - reference,
+                     "trainable parameters": 0, "train time (s)": 0.0})
+    for key, runs in groups.items():
+        psnr, psnr_sd = mean_sd(r.heldout.mean_psnr for r in runs)
+        ssim, ssim_sd = mean_sd(r.heldout.mean_ssim for r in runs)
+        row = {"arm": key[0], **({"images": key[1]} if by_images else {}), "seeds": len(runs),
+               "PSNR (dB)": psnr, "± PSNR": psnr_sd, "SSIM": ssim, "± SSIM": ssim_sd}
+        if reference is not None:
+            row["gain (dB)"] = psnr - reference
+        row["trainable parameters"] = runs[0].trainable
+        row["train time (s)"] = float(np.mean([r.seconds for r in runs]))
+        rows.append(row)
+    return rows

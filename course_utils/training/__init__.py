@@ -1,0 +1,15 @@
+"""Training: the loop, the losses, and the fine-tuning tools of transfer learning.
+
+Modules
+-------
+loop      ``fit``: the one training loop of every unit, its ``History``, ``evaluate_psnr``
+losses    pixel losses by name, SSIM and perceptual losses
+finetune  discriminative learning rates (parameter groups) and the L2-SP regulariser
+"""
+
+from .finetune import L2SPLoss, l2_sp_penalty, param_groups
+from .loop import History, evaluate_psnr, fit
+from .losses import LOSSES, PerceptualLoss, SSIMLoss
+
+__all__ = ["LOSSES", "History", "L2SPLoss", "PerceptualLoss", "SSIMLoss", "evaluate_psnr", "fit",
+           "l2_sp_penalty", "param_groups"]

@@ -1,0 +1,23 @@
+"""The zoo: the course's trained, shipped models, and the recipes that trained them.
+
+Modules
+-------
+shipped  which checkpoints ship (file, SHA-256, task), loading them with the hash verified
+recipes  the training recipes and ``pretrain``, which made them
+cards    model cards (Markdown) and the hardware line
+"""
+
+from .cards import hardware, model_card
+from .recipes import (
+           RECIPES,
+           SCALE_RECIPES,
+           Recipe,
+           default_recipe,
+           pretrain,
+           source_training_images,
+)
+from .shipped import SHIPPED, ShippedModel, load_pretrained, shipped_model, zoo_rows
+
+__all__ = ["RECIPES", "SCALE_RECIPES", "SHIPPED", "Recipe", "ShippedModel", "default_recipe",
+           "hardware", "load_pretrained", "model_card", "pretrain", "shipped_model",
+           "source_training_images", "zoo_rows"]

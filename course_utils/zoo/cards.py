@@ -1,0 +1,88 @@
+"""Model cards: the Markdown facts sheet beside each shipped checkpoint, and the hardware line."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+__all__ = ["hardware", "model_card"]
+
+
+def hardware() -> str:
+    """The device that trains: the GPU's name, or the CPU model and torch's thread count."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    name = platform.processor() or platform.machine()
+    try:  # Linux names the CPU model here; platform.processor() is often empty
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU ({name}), {torch.get_num_threads()} torch thread(s)"
+
+
+def model_card(card: dict, sha256: str | None = None, inference: dict | None = None) -> str:
+    """The Markdown model card of a checkpoint's facts (as :func:`pretrain` returns them).
+
+    ``inference`` optionally adds a speed line: a row of ``benchmarks/inference.py --json``.
+    """
+    h = card["heldout"]
+    r = card["recipe"]
+    lines = [
+        f"# {card['model'].upper()} x{card['scale']}: course source model",
+        "",
+        f"- **Architecture**: `{card['model']}` of the course's model registry "
+        "(`course_utils.models.get_model`) "
+        f"({card['parameters']:,} parameters), input {card['channels']}.",
+        f"- **Training data**: {card['training_data']}. The same photos, in this version of "
+        "the course: `course_utils.zoo.recipes.source_training_images()`.",
+        f"- **Degradation**: {card['degradation']}.",
+        f"- **Recipe**: {r['steps']:,} Adam steps, batch {r['batch_size']} of "
+        f"{r['patch_lr']}x{r['patch_lr']} LR patches (random crops, flips, 90-degree rotations), "
+        f"MSE, learning rate {r['lr']:g} with cosine decay to 1 %, {r['epochs']} epochs, "
+        f"seed {r['seed']}; the best validation epoch ({card['best_epoch']}) is kept.",
+        f"- **Training time**: {card['training_seconds'] / 60:.1f} min on {card['hardware']}, "
+        f"torch {card['torch']}.",
+        f"- **Reproduce**: `python -m course_utils pretrain --model {card['model']} "
+        f"--scale {card['scale']}`.",
+    ]
+    if sha256:
+        lines.append(f"- **SHA-256**: `{sha256}`.")
+    if inference:
+        lines.append(
+            f"- **Inference** (`benchmarks/inference.py`): {inference['images_per_s']:.1f} "
+            f"images/s for a {inference['size']}x{inference['size']} RGB output, peak memory "
+            f"{inference['peak_mib']:.0f} MiB (whole process, torch included), "
+            f"{inference['device_name']}.")
+    lines += [
+        "",
+        "## Held-out natural photos (standard recipe: Y, border = scale)",
+        "",
+        "| image | bicubic PSNR / SSIM | model PSNR / SSIM | gain (dB) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in h["per_image"]:
+        lines.append(f"| {row['image']} | {row['bicubic_psnr']:.2f} / {row['bicubic_ssim']:.4f} | "
+                     f"{row['psnr']:.2f} / {row['ssim']:.4f} | "
+                     f"{row['psnr'] - row['bicubic_psnr']:+.2f} |")
+    lines.append(f"| **mean** | {h['bicubic_psnr']:.2f} / {h['bicubic_ssim']:.4f} | "
+                 f"{h['psnr']:.2f} / {h['ssim']:.4f} | {h['psnr'] - h['bicubic_psnr']:+.2f} |")
+    lines += [
+        "",
+        "Benchmark sets (Set5, Set14) are scored by the evaluation command, which downloads "
+        "them: `python -m course_utils evaluate --benchmark Set5 "
+        f"--model {card['model']}_x{card['scale']}`.",
+        "",
+        f"Limitations: trained on {card['training_images']} photos for a short "
+        "CPU budget, where the papers trained on 91 images (or ImageNet) for days, so expect "
+        "its benchmark scores below the published ones; Y channel only; only for bicubic "
+        "(MATLAB) degradation. On LR images made another way (PIL, OpenCV, camera blur, "
+        "noise, JPEG) expect lower gains.",
+        "",
+    ]
+    return "\n".join(lines)
+

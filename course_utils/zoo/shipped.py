@@ -1,0 +1,121 @@
+"""The course's shipped weights (the "zoo"): which trained models exist, where their files are,
+their SHA-256, and loading them.
+
+The architectures live in :mod:`course_utils.models`; this module only knows which trained
+checkpoints ship with the course: ``data/models/<name>.safetensors``, each with its SHA-256 in
+``data/registry.tsv`` and a model card ``<name>.md`` beside it. :func:`load_pretrained`
+verifies the hash before loading, so a truncated or edited file is refused with a clear
+message. How they were trained is :mod:`course_utils.zoo.recipes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..data.downloads import DataUnavailableError, data_dir, default_registry
+from ..models.checkpoint import load_checkpoint
+from ..models.complexity import count_parameters
+from ..models.registry import get_model
+from ..tasks import Task, get_task
+
+__all__ = ["SHIPPED", "ShippedModel", "load_pretrained", "shipped_model", "zoo_rows"]
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """One shipped checkpoint: a registered architecture, its config and its task."""
+
+    architecture: str
+    config: dict
+    task: str
+
+    @property
+    def name(self) -> str:
+        """``<architecture>_x<scale>`` for SR (``espcn_x3``), ``<architecture>_<task>`` else."""
+        task = get_task(self.task)
+        suffix = f"x{task.scale}" if task.scale > 1 else task.name
+        return f"{self.architecture}_{suffix}"
+
+    @property
+    def file(self) -> str:
+        """The file's name in ``data/registry.tsv`` (and under ``data/``)."""
+        return f"models/{self.name}.safetensors"
+
+    @property
+    def path(self) -> Path:
+        return data_dir() / self.file
+
+
+#: Every shipped model: ESPCN and FSRCNN at x2, x3 and x4 (Y channel), the course's natural-
+#: photo source models.
+SHIPPED = tuple(ShippedModel(architecture, {"scale": scale, "channels": 1}, f"sr-x{scale}")
+                for architecture in ("espcn", "fsrcnn") for scale in (2, 3, 4))
+
+
+def shipped_model(name: str) -> ShippedModel:
+    """The :class:`ShippedModel` called ``name`` (e.g. ``"espcn_x3"``)."""
+    for model in SHIPPED:
+        if model.name == name:
+            return model
+    raise ValueError(f"no shipped model {name!r}; shipped: "
+                     f"{', '.join(m.name for m in SHIPPED)}. Train one with `python -m "
+                     "course_utils pretrain --model ARCHITECTURE --scale S`.")
+
+
+def load_pretrained(name: str, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """Load a shipped model, verifying its SHA-256 against ``data/registry.tsv``.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`SHIPPED`, e.g. ``"espcn_x3"`` (``python -m course_utils models``
+        lists them).
+    device : where to put the model (returned in eval mode)
+
+    Returns
+    -------
+    (model, card) : the model and its training facts (the metadata of its checkpoint).
+
+    Raises
+    ------
+    ValueError
+        A name that is not shipped.
+    CheckpointError
+        The file does not match its registered hash (truncated, corrupt or edited).
+    DataUnavailableError
+        The file is missing and cannot be downloaded.
+    """
+    model = shipped_model(name)
+    registry = default_registry()
+    entry = registry.entries.get(model.file)
+    if entry is None:
+        raise DataUnavailableError(f"{model.file} is not in data/registry.tsv.")
+    path = model.path
+    if not path.exists():  # e.g. a package install without data/: use the download cache
+        path = registry.fetch(entry.name)
+    return load_checkpoint(path, sha256=entry.sha256, device=device)
+
+
+def _strength(task: Task) -> str:
+    return f"x{task.scale}" if task.scale > 1 else task.name.split("-", 1)[1]
+
+
+def zoo_rows() -> list[dict]:
+    """One row per shipped model: name, architecture, task, scale or strength, parameters,
+    file and SHA-256 (``python -m course_utils models``)."""
+    registry = default_registry()
+    rows = []
+    for model in SHIPPED:
+        entry = registry.entries.get(model.file)
+        task = get_task(model.task)
+        rows.append({
+            "name": model.name, "architecture": model.architecture, "task": task.name,
+            "scale or strength": _strength(task),
+            "parameters": count_parameters(get_model(model.architecture, **model.config)),
+            "file": f"data/{model.file}", "sha256": entry.sha256 if entry else "unregistered",
+        })
+    return rows
