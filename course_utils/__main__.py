@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
-from .data.io import list_images, load_image
-from .evaluation.evaluate import METHODS, evaluate_folder, model_method
+from .data.io import list_images, load_image, write_text
+from .evaluation.evaluate import METHODS, default_method, evaluate_folder, model_method
 from .models.checkpoint import load_checkpoint
 from .models.registry import list_models, model_spec
 from .tasks import SuperResolution, Task, get_task
@@ -60,7 +60,7 @@ def _method(args: argparse.Namespace):
                              f"do {task.name}.")
         return task, model_method(model, args.checkpoint.name, tile=args.tile)
     task = _task(args)
-    return task, args.method or ("bicubic" if isinstance(task, SuperResolution) else "identity")
+    return task, args.method or default_method(task)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -86,7 +86,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"method: {result.method}, task: {task.name}, recipe: {recipe}")
     print(result.table())
     if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+        write_text(args.json, json.dumps(result.to_dict(), indent=2))
         print(f"wrote {args.json}")
     return 0
 

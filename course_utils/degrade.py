@@ -388,7 +388,7 @@ def mask_pixels(image: np.ndarray, fraction: float, rng: np.random.Generator | i
     Each pixel is missing independently with probability ``fraction`` (all channels of a
     pixel together) and set to ``fill``:
 
-    .. math:: y = m \\odot x + (1 - m)\\,\text{fill},\\qquad m_{ij} \\sim \text{Bernoulli}(1 - p)
+    .. math:: y = m \\odot x + (1 - m)\\,\\text{fill},\\qquad m_{ij} \\sim \\text{Bernoulli}(1 - p)
 
     Returns
     -------

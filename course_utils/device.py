@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import platform
 import random
+from importlib.metadata import version
 
-import matplotlib
 import numpy as np
-import skimage
 import torch
-import torchvision
 
 from .config import fast_mode
 
@@ -55,16 +53,20 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 
 def environment_report() -> dict[str, str]:
-    """Versions of the course's main packages, the device, and the mode, for a set-up check."""
+    """Versions of the course's main packages, the device, and the mode, for a set-up check.
+
+    The versions are the installed distributions' (``importlib.metadata``), so the report does
+    not import torchvision, scikit-image or matplotlib into every process that seeds.
+    """
     device = get_device()
     detail = torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor()
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "scikit-image": skimage.__version__,
-        "matplotlib": matplotlib.__version__,
+        "torchvision": version("torchvision"),
+        "scikit-image": version("scikit-image"),
+        "matplotlib": version("matplotlib"),
         "device": f"{device.type} ({detail or platform.machine()})",
         "CPU threads": str(torch.get_num_threads()),
         "mode": "fast (COURSE_FAST=1)" if fast_mode() else "full",

@@ -53,12 +53,15 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     """Quantise an image to uint8: clip to [0, 1], multiply by 255, round half up.
 
     This is what saving a float image as an 8-bit PNG does. uint8 input is returned as is;
-    uint16 input is rescaled.
+    uint16 input is rescaled. NaN or inf values raise ``ValueError`` (they have no 8-bit value).
     """
     image = check_image(image)
     if image.dtype == np.uint8:
         return image
     image = to_float(image)
+    if not np.isfinite(image).all():
+        raise ValueError("the image holds NaN or inf values, which have no 8-bit value: a "
+                         "computation or a model diverged; check it before scoring or saving.")
     return np.floor(np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 

@@ -19,7 +19,7 @@ float one is an error: convert one of them first (:func:`course_utils.images.to_
    its own 0-255 intensities, as the scripts behind the tables do (``if size(im, 3) == 3``
    converts; a gray image is left as it is). Treating a gray image as R = G = B and
    converting it to studio-range Y instead would squeeze its 0-255 range into 16-235 and
-   raise its PSNR by :math:`20 \\log_{10}(255/219) \approx 1.32` dB. A 3-channel file whose
+   raise its PSNR by :math:`20 \\log_{10}(255/219) \\approx 1.32` dB. A 3-channel file whose
    channels are equal is still converted, as MATLAB's ``size(im, 3) == 3`` test does;
 3. crop ``scale`` pixels from every border;
 4. PSNR with peak 255; SSIM with an 11x11 Gaussian window, sigma 1.5, L = 255.

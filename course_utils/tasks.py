@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,7 @@ class Task:
 
     def target(self, clean: np.ndarray) -> np.ndarray:
         """The ground truth made from a clean image: uint8 (modcropped for SR)."""
-        return to_uint8(check_image(clean, "clean"))
+        return _to_8_bits(clean)
 
     def degrade(self, target: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The network's input for ``target`` (a :meth:`target` image)."""
@@ -92,6 +93,14 @@ class Task:
 
     def __str__(self) -> str:
         return self.name
+
+
+def _to_8_bits(clean: np.ndarray) -> np.ndarray:
+    clean = check_image(clean, "clean")
+    if clean.dtype == np.uint16:
+        warnings.warn("a 16-bit image is scored at 8 bits, as the published benchmarks are; "
+                      "its lower 8 bits are rounded away.", stacklevel=3)
+    return to_uint8(clean)
 
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
@@ -126,7 +135,7 @@ class SuperResolution(Task):
         return self.scale
 
     def target(self, clean: np.ndarray) -> np.ndarray:
-        return to_uint8(modcrop(check_image(clean, "clean"), self.scale))
+        return _to_8_bits(modcrop(check_image(clean, "clean"), self.scale))
 
     def degrade(self, target: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         return make_lr(target, self.scale)

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from course_utils.config import REPO  # noqa: E402
+from course_utils.data.io import write_text  # noqa: E402
 from course_utils.models.checkpoint import load_checkpoint, sha256_of  # noqa: E402
 from course_utils.tasks import get_task  # noqa: E402
 from course_utils.zoo.cards import model_card  # noqa: E402
@@ -74,15 +75,15 @@ def main() -> int:
         lines.append(f"models/{path.name}\t{url}\t{digest}\t{LICENCE}")
         _, card = load_checkpoint(path, sha256=digest)
         cards.append(card)
-        path.with_suffix(".md").write_text(model_card(card, digest, speeds.get((name, scale))))
+        write_text(path.with_suffix(".md"), model_card(card, digest, speeds.get((name, scale))))
         print(f"{relative}: {digest}")
-    registry.write_text("\n".join(lines) + "\n")
+    write_text(registry, "\n".join(lines) + "\n")  # atomic: a crash leaves the old registry
     readme = ROOT / "README.md"
     text = readme.read_text()
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)
-        readme.write_text(f"{head}{BEGIN}\n{models_table(cards, speeds)}\n{END}{tail}")
+        write_text(readme, f"{head}{BEGIN}\n{models_table(cards, speeds)}\n{END}{tail}")
         print("updated the models table in README.md")
     return 0
 

@@ -28,6 +28,7 @@ from course_utils.data import (
     list_images,
     load_image,
     save_image,
+    write_text,
 )
 from course_utils.data.downloads import Entry
 from course_utils.images import to_uint8
@@ -531,3 +532,25 @@ def test_fetch_benchmark_errors(fake_benchmark):
         fetch_benchmark("Set5", "2", registry=registry)
     with pytest.raises(KeyError, match="Set5/x3/HR/img_001.png"):
         fetch_benchmark("Set5", 3, registry=registry)  # not in this registry
+
+
+def test_save_image_refuses_a_name_that_is_not_an_image_format(tmp_path, rng):
+    with pytest.raises(ValueError, match=r"\.txt is not an image format; use \.png"):
+        save_image(tmp_path / "out.txt", rng.random((4, 4)))
+    assert not list(tmp_path.iterdir()), "nothing is written"
+
+
+def test_write_text_is_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "card.md"
+    write_text(target, "old")
+
+    def interrupted(self, text):
+        Path.write_bytes(self, text[:3].encode())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_text(target, "a new card")
+    monkeypatch.undo()
+    assert target.read_text() == "old", "the old file is whole"
+    assert [p.name for p in tmp_path.iterdir()] == ["card.md"], "no temporary file is left"

@@ -22,6 +22,7 @@ from course_utils.degrade import imresize, make_lr, modcrop
 from course_utils.evaluation.evaluate import (
     METHODS,
     EvaluationResult,
+    default_method,
     evaluate_folder,
     evaluate_images,
     model_method,
@@ -486,3 +487,12 @@ def test_module_entry_point(hr_folder, tmp_path):
     assert "warning: skipping README.txt" in done.stderr
     assert "mean" in done.stdout
     assert len(json.loads(out_json.read_text())["rows"]) == 3
+
+
+def test_the_default_method_is_the_tasks_baseline(smooth):
+    assert default_method("sr-x3") == "bicubic" and default_method("jpeg-10") == "identity"
+    images = {"a": smooth}
+    assert evaluate_images(images, "sr-x2").method == "bicubic"
+    restored = evaluate_images(images, "jpeg-10")
+    assert restored.method == "identity"
+    assert restored.mean_psnr == evaluate_images(images, "jpeg-10", "identity").mean_psnr

@@ -188,3 +188,18 @@ def test_transfer_benchmark_prints_a_table(tmp_path):
     assert "| bicubic |" in done.stdout and " ± 0.00 |" in done.stdout
     rows = json.loads(out.read_text())
     assert len(rows) == 4 and all(r["peak_mib"] > 100 and np.isfinite(r["psnr"]) for r in rows)
+
+
+def test_an_arm_whose_mode_does_not_fit_its_model_is_refused(data):
+    y_model = Arm("espcn on rgb patches", lambda: get_model("espcn", scale=2), mode="rgb")
+    with pytest.raises(ValueError, match=r"takes 1 channel\(s\) but mode='rgb' feeds it 3"):
+        run_arms([y_model], data, epochs=1, progress=False)
+
+
+def test_summarize_by_images_keeps_the_images_column_for_the_baselines(data):
+    arm = Arm("espcn", lambda: get_model("espcn", scale=2, channels=3, features=(4, 4)))
+    results = run_arms([arm], data, epochs=1, n_images=1, progress=False)
+    bicubic = evaluate_images(data.heldout, data.task, "bicubic")
+    rows = summarize(results, bicubic, by_images=True)
+    assert [row["images"] for row in rows] == ["-", 1]
+    assert list(rows[0]) == list(rows[1]), "every row has the same columns (viz.Table)"

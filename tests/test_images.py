@@ -273,3 +273,11 @@ def test_tensor_to_image_clips_and_detaches():
 def test_tensor_to_image_needs_one_image(shape):
     with pytest.raises(ValueError, match=r"\(1, C, H, W\) tensor"):
         tensor_to_image(torch.zeros(shape))
+
+
+def test_to_uint8_refuses_nan_and_inf():
+    for bad in (np.nan, np.inf):
+        image = np.full((4, 4), 0.5)
+        image[1, 2] = bad
+        with pytest.raises(ValueError, match="NaN or inf"):
+            to_uint8(image)

@@ -102,7 +102,7 @@ def test_scale_1_model_keeps_the_size_of_gray_and_rgb_input():
     out_rgb = reconstruct(model, to_uint8(rgb))
     assert out_rgb.shape == rgb.shape == (40, 52, 3)
     np.testing.assert_allclose(out_rgb, to_float(to_uint8(rgb)), atol=1e-6)
-    with pytest.raises(ValueError, match="trained for x1, not x2"):
+    with pytest.raises(ValueError, match="works at scale 1, not 2"):
         reconstruct(model, gray, scale=2)
 
 
@@ -125,7 +125,7 @@ def test_scale_1_tiled_equals_untiled(channels):
 
 def test_wrong_scale_and_bad_images_are_explained():
     model = get_model("espcn", scale=3)
-    with pytest.raises(ValueError, match="trained for x3, not x4"):
+    with pytest.raises(ValueError, match="works at scale 3, not 4"):
         reconstruct(model, make_smooth(8, 8), scale=4)
     with pytest.raises(ValueError, match="RGBA"):
         reconstruct(model, np.zeros((8, 8, 4)))

@@ -304,3 +304,13 @@ def test_register_model_needs_limits_for_required_parameters(throwaway, tmp_path
     # any registered family checkpoints
     loaded, meta = load_checkpoint(save_checkpoint(tmp_path / "t.safetensors", model))
     assert meta["config"] == model.config and torch.equal(loaded.weight, model.weight)
+
+
+def test_a_parameter_whose_default_is_none_takes_none_or_any_value(throwaway):
+    def builder(scale: int, note: str | None = None) -> nn.Module:
+        """A throwaway convolution with an optional note."""
+        return nn.Conv2d(1, 1, 3)
+
+    register_model(throwaway, task="restoration", limits={"scale": (1, 1)})(builder)
+    assert get_model(throwaway, scale=1).config["note"] is None
+    assert get_model(throwaway, scale=1, note="x").config["note"] == "x"

@@ -20,11 +20,11 @@ from .downloads import (
     fetch,
     fetch_benchmark,
 )
-from .io import IMAGE_EXTENSIONS, center_crop, list_images, load_image, save_image
+from .io import IMAGE_EXTENSIONS, center_crop, list_images, load_image, save_image, write_text
 from .pairs import PairedPatches, split_for_validation, validation_pairs
 
 __all__ = ["BENCHMARKS", "DOMAINS", "IMAGE_EXTENSIONS", "DataUnavailableError", "DomainImage",
            "PairedPatches", "Registry", "cache_dir", "center_crop", "data_dir",
            "default_registry", "domain_images", "fetch", "fetch_benchmark", "list_images",
            "load_image", "mednist_images", "save_image", "split_for_validation",
-           "validation_pairs"]
+           "validation_pairs", "write_text"]

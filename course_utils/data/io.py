@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..checks import check_image
 from ..images import to_float, to_uint8
 
-__all__ = ["IMAGE_EXTENSIONS", "center_crop", "list_images", "load_image", "save_image"]
+__all__ = ["IMAGE_EXTENSIONS", "center_crop", "list_images", "load_image", "save_image",
+           "write_text"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -35,7 +37,11 @@ def _png_header(path: Path) -> tuple[int, int] | None:
 def _read_png16_colour(path: Path) -> np.ndarray:
     # Optional dependency, imported here: only 16-bit colour PNGs need pypng (pure Python),
     # which keeps all 16 bits where Pillow would cut them to 8.
-    import png
+    try:
+        import png
+    except ImportError as err:
+        raise ValueError(f"{path} is a 16-bit colour PNG, which needs the package pypng to "
+                         "keep its 16 bits: run `pip install pypng`.") from err
     try:
         width, height, rows, info = png.Reader(filename=str(path)).asDirect()
         array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
@@ -133,22 +139,47 @@ def _remove_alpha(image: np.ndarray, alpha: str, path: Path) -> np.ndarray:
     return image[..., 0] if image.shape[2] == 1 else image
 
 
-def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
-    """Save an image as 8-bit (float images are quantised with :func:`to_uint8`).
+def _replace_atomically(path: Path, write) -> Path:
+    """Write with ``write(tmp)`` to a temporary file beside ``path``, then rename it into place:
+    an interrupted write (a crash, Ctrl-C, a full disk) never leaves half a file at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
 
-    The format follows the file extension. The file is written to a temporary name and
-    renamed, so a crash never leaves a half-written image.
+
+def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Save an image as 8-bit (float and uint16 images are quantised with
+    :func:`~course_utils.images.to_uint8`), atomically.
+
+    The format follows the file extension (PNG, JPEG, BMP, TIFF).
+
+    Raises
+    ------
+    ValueError
+        An extension that is not an image format (the file would not be what its name says).
     """
     path = Path(path)
+    formats = Image.registered_extensions()
+    if path.suffix.lower() not in formats:
+        raise ValueError(f"cannot save {path}: {path.suffix or 'no extension'} is not an image "
+                         "format; use .png (lossless), .jpg, .bmp or .tif.")
     pixels = to_uint8(image)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[..., 0]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    Image.fromarray(pixels).save(tmp, format=Image.registered_extensions().get(
-        path.suffix.lower(), "PNG"))
-    os.replace(tmp, path)
-    return path
+    return _replace_atomically(path, lambda tmp: Image.fromarray(pixels).save(
+        tmp, format=formats[path.suffix.lower()]))
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (a model card, a JSON report, a registry) atomically."""
+    return _replace_atomically(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 def center_crop(image: np.ndarray, size: int | None) -> np.ndarray:

@@ -191,7 +191,8 @@ def split_for_validation(image: np.ndarray, multiple: int = 1,
     return image[:cut], image[cut:]
 
 
-def validation_pairs(images: Sequence[np.ndarray], task: Task | str, mode: str = "y",
+def validation_pairs(images: Mapping[str, np.ndarray] | Sequence[np.ndarray], task: Task | str,
+                     mode: str = "y",
                      seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Whole-image ``(input, target)`` tensor pairs for :func:`course_utils.training.loop.fit`.
 
@@ -201,7 +202,7 @@ def validation_pairs(images: Sequence[np.ndarray], task: Task | str, mode: str =
     """
     task, mode = get_task(task), _check_mode(mode)
     pairs = []
-    for i, image in enumerate(images):
+    for i, image in enumerate(_as_list(images)):
         target = task.target(image)
         degraded = task.degrade(target, np.random.default_rng((seed, i)))
         pairs.append((image_to_tensor(degraded, mode), image_to_tensor(target, mode)))

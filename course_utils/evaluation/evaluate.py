@@ -28,8 +28,8 @@ from ..images import to_float, to_uint8
 from ..tasks import Task, get_task
 from .inference import reconstruct
 
-__all__ = ["METHODS", "EvaluationResult", "evaluate_folder", "evaluate_images", "model_method",
-           "resolve_method"]
+__all__ = ["METHODS", "EvaluationResult", "default_method", "evaluate_folder", "evaluate_images",
+           "model_method", "resolve_method"]
 
 Method = Callable[[np.ndarray, int], np.ndarray]
 
@@ -64,6 +64,12 @@ METHODS: dict[str, Method] = {
     "bicubic-pil": _interpolator("bicubic-pil"),
     "bicubic-torch": _interpolator("bicubic-torch"),
 }
+
+
+def default_method(task: Task | str) -> str:
+    """The baseline of a task's table: ``"bicubic"`` for SR, ``"identity"`` (the degraded
+    input itself) for restoration."""
+    return "bicubic" if get_task(task).scale > 1 else "identity"
 
 
 def resolve_method(method: str | Method) -> tuple[str, Method]:
@@ -130,7 +136,7 @@ def _pair_key(name: str) -> str:
 def evaluate_folder(
     hr_dir: str | Path,
     task: Task | str,
-    method: str | Method = "bicubic",
+    method: str | Method | None = None,
     lr_dir: str | Path | None = None,
 ) -> EvaluationResult:
     """Score ``method`` on the task ``task`` for every image of ``hr_dir``.
@@ -140,7 +146,8 @@ def evaluate_folder(
     hr_dir : folder of clean (HR) images (PNG/JPEG/BMP/TIFF; RGB or grayscale). Other files
         are skipped with a warning.
     task : a :mod:`course_utils.tasks` task or its spec (``"sr-x3"``, ``"denoise-25"`` ...)
-    method : a key of :data:`METHODS`, or a function ``(input, scale) -> output``
+    method : a key of :data:`METHODS`, or a function ``(input, scale) -> output``; default
+        the task's baseline (:func:`default_method`)
     lr_dir : optional folder of given input (LR) images, paired with the HR images by file
         name (an ``_HR``/``_LR`` suffix is ignored). Without it, the task makes them.
 
@@ -151,6 +158,7 @@ def evaluate_folder(
         the target's size.
     """
     task = get_task(task)
+    method = method or default_method(task)
     resolve_method(method)  # an unknown name fails before any image is read
     hr_images = _read_folder(Path(hr_dir), "HR")
     lr_images = None
@@ -169,20 +177,20 @@ def evaluate_folder(
 def evaluate_images(
     hr_images: Mapping[str, np.ndarray],
     task: Task | str,
-    method: str | Method = "bicubic",
+    method: str | Method | None = None,
     lr_images: Mapping[str, tuple[Path, np.ndarray]] | None = None,
     seed: int = 0,
 ) -> EvaluationResult:
     """Score ``method`` on the task ``task`` for in-memory clean images, ``{name: image}``.
 
     ``method`` is a key of :data:`METHODS` or a function ``(input, scale) -> output``, such
-    as a trained model wrapped by :func:`model_method`. ``lr_images`` optionally gives the
-    input of each image, as ``{name: (path, image)}``; otherwise the task makes it (image
-    ``i`` degraded with a generator seeded ``(seed, i)``, as
-    :func:`course_utils.data.pairs.validation_pairs` does).
+    as a trained model wrapped by :func:`model_method` (default: :func:`default_method`).
+    ``lr_images`` optionally gives the input of each image, as ``{name: (path, image)}``;
+    otherwise the task makes it (image ``i`` degraded with a generator seeded ``(seed, i)``,
+    as :func:`course_utils.data.pairs.validation_pairs` does).
     """
     task = get_task(task)
-    label, run = resolve_method(method)
+    label, run = resolve_method(method or default_method(task))
     scale = task.scale
     result = EvaluationResult(method=label, task=task.name)
     for i, (name, clean) in enumerate(hr_images.items()):

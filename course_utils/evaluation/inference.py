@@ -63,8 +63,9 @@ def _check_model(model: nn.Module, scale: int | None) -> int:
                          "course_utils.models.get_model.")
     if scale is not None and check_scale(scale) != model_scale:
         raise ValueError(
-            f"this model was trained for x{model_scale}, not x{scale}; load the x{scale} model "
-            f"(e.g. load_pretrained('espcn_x{scale}')) or use scale={model_scale}."
+            f"this model works at scale {model_scale}, not {scale}: use scale={model_scale}, or "
+            f"a model trained for scale {scale} (`python -m course_utils models` lists the "
+            "shipped ones)."
         )
     return model_scale
 

@@ -60,7 +60,7 @@ def load_domain_data(domain: str, scale: int, *, train_limit: int | None = None,
 
 def cross_domain_arms(model: str = "espcn", scale: int = 3, lr: float = 3e-3,
                       finetune_lr: float = 3e-4, last_layers: int = 2,
-                      l2sp_alpha: float = 0.1) -> list[Arm]:
+                      l2sp_alpha: float = 0.01) -> list[Arm]:
     """The trained arms of unit 05, all on the shipped source ``model`` (Y channel).
 
     - ``"scratch"``: the same architecture, randomly initialised, learning rate ``lr`` (the

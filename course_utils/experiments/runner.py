@@ -64,8 +64,9 @@ class Arm:
     data : {"paired", "self-supervised"}
         What the arm trains on: (input, target) pairs of the training images, or pairs made
         from the degraded images alone by degrading them once more (ZSSR-style, unit 05).
-    mode : {"y", "rgb"}
-        The channels the model takes (:class:`course_utils.data.pairs.PairedPatches`).
+    mode : {"rgb", "y"}
+        The channels the model takes (:class:`course_utils.data.pairs.PairedPatches`); the
+        default is RGB, as unit 04's networks. Give ``mode="y"`` for the Y-channel models.
     """
 
     name: str
@@ -107,7 +108,10 @@ class Results(list):
         """Every seed's run of ``arm`` (with ``n_images`` training images, if given)."""
         found = [r for r in self if r.arm == arm and (n_images is None or r.n_images == n_images)]
         if not found:
-            raise KeyError(f"no run of {arm!r}; the arms are {sorted({r.arm for r in self})}.")
+            sizes = sorted({r.n_images for r in self if r.arm == arm})
+            raise KeyError(f"no run of {arm!r} with {n_images} training images; it ran with "
+                           f"{sizes}." if sizes else
+                           f"no run of {arm!r}; the arms are {sorted({r.arm for r in self})}.")
         return found
 
     def model(self, arm: str, seed: int | None = None, n_images: int | None = None) -> nn.Module:
@@ -125,7 +129,9 @@ class Results(list):
 class ExperimentData:
     """A task and its images: what every arm of an experiment trains, validates and is scored on.
 
-    ``train``, ``val`` and ``heldout`` never share a scan or a photo. Training batches are
+    ``heldout`` shares no scan or photo with ``train`` and ``val`` (the catalogue's splits,
+    :mod:`course_utils.data.catalogue`; unit 04 validates on the bottom strips of its training
+    photos). Training batches are
     ``batch`` random patches of ``patch_lr`` input pixels per side
     (:class:`~course_utils.data.pairs.PairedPatches`), ``steps_per_epoch`` per epoch.
     """
@@ -189,6 +195,11 @@ def train_and_score(arm: Arm, loader: Iterable, val_pairs: list,
     task = get_task(task)
     seed_everything(seed)
     model = arm.build()
+    fed = 1 if arm.mode == "y" else 3
+    if getattr(model, "channels", fed) != fed:
+        raise ValueError(f"arm {arm.name!r}: the model takes {model.channels} channel(s) but "
+                         f"mode={arm.mode!r} feeds it {fed}; give the arm mode='y' for a "
+                         "Y-channel model or mode='rgb' for an RGB one.")
     optimizer = arm.optimizer(model) if arm.optimizer is not None else None
     start = time.perf_counter()
     history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr, loss=arm.make_loss(model),
@@ -253,7 +264,8 @@ def summarize(results: Iterable[ArmResult],
     reference = baselines[0].mean_psnr if baselines else None
     rows = []
     for base in baselines:
-        rows.append({"arm": base.method, "seeds": "-", "PSNR (dB)": base.mean_psnr,
+        rows.append({"arm": base.method, **({"images": "-"} if by_images else {}),
+                     "seeds": "-", "PSNR (dB)": base.mean_psnr,
                      "± PSNR": 0.0, "SSIM": base.mean_ssim, "± SSIM": 0.0,
                      "gain (dB)": base.mean_psnr - reference,
                      "trainable parameters": 0, "train time (s)": 0.0})

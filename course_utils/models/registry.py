@@ -91,9 +91,14 @@ def model_spec(name: str) -> ModelSpec:
 
 
 def _expected_type(default, limit) -> type:
-    """The type a value must have: its default's, else its limit's (a required parameter)."""
-    example = default if default is not inspect.Parameter.empty and default is not None else (
-        next(iter(limit)) if isinstance(limit, set | frozenset) else limit[0])
+    """The type a value must have: its default's, else its limit's (a required parameter);
+    ``object`` (anything) for a parameter whose default is None and that has no limit."""
+    if default is not inspect.Parameter.empty and default is not None:
+        example = default
+    elif limit is not None:
+        example = next(iter(limit)) if isinstance(limit, set | frozenset) else limit[0]
+    else:
+        return object
     return float if isinstance(example, float) else type(example)
 
 
@@ -113,6 +118,8 @@ def _check_value(name: str, key: str, value, default, limit):
         return tuple(_check_value(name, f"{key}[{i}]", v, d, limit)
                      for i, (v, d) in enumerate(zip(value, default, strict=True)))
     kind = _expected_type(default, limit)
+    if value is None and default is None:
+        return value
     if not _has_type(value, kind):
         raise ValueError(f"{name}: {key} must be of type {kind.__name__}, got {value!r}.")
     if isinstance(limit, set | frozenset):

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from ..device import get_device
 from ..metrics import psnr_torch
 from ..models.checkpoint import save_checkpoint
+from ..models.registry import model_config
 from .losses import LOSSES
 
 __all__ = ["History", "evaluate_psnr", "fit"]
@@ -79,6 +80,11 @@ def evaluate_psnr(model: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Te
     Each pair is an ``(input, target)`` of ``(1, C, h, w)`` / ``(1, C, H, W)`` tensors (whole
     images of any size) or a batch of equal-size ones. ``border`` pixels are cropped from
     each side before scoring, as the SR convention does with ``border = scale``.
+
+    This is the training monitor, computed in the model's own channels (``Y / 255`` for a
+    Y-channel model, where a gray image is ``16 + 219 g``; R, G and B for an RGB one) without
+    quantising. It ranks epochs; the held-out tables use the task's published recipe
+    (:meth:`course_utils.tasks.Task.score`), so the two numbers differ.
     """
     device = device or next(model.parameters()).device
     was_training = model.training
@@ -183,6 +189,8 @@ def fit(
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    if checkpoint is not None:
+        model_config(model)  # not built by get_model: say so now, not after an epoch
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}.")
     if isinstance(loss, str):

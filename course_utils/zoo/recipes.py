@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..data.catalogue import domain_images
+from ..data.io import write_text
 from ..data.pairs import PairedPatches, split_for_validation, validation_pairs
 from ..device import get_device, seed_everything
 from ..evaluation.evaluate import evaluate_images, model_method
@@ -94,7 +95,8 @@ def pretrain(
 
     Parameters
     ----------
-    name : a registered SR architecture (:func:`course_utils.models.list_models`)
+    name : a registered SR architecture that takes ``channels`` (the classic networks of
+        :mod:`course_utils.models.sr`); it is trained on the Y channel
     scale : int
     images : {name: HR image}, optional
         Training photos; default :func:`source_training_images`. The bottom 20 % of each is
@@ -145,6 +147,7 @@ def pretrain(
     card = {
         "model": name,
         "scale": scale,
+        "task": task.name,
         "parameters": count_parameters(model),
         "channels": "Y (BT.601); Cb, Cr enlarged with bicubic",
         "training_data": f"{source}: {', '.join(images)}; top 80 % of each photo for "
@@ -173,5 +176,5 @@ def pretrain(
     if out is not None:
         out = Path(out)
         save_checkpoint(out, model, card)
-        out.with_suffix(".md").write_text(model_card(card, sha256_of(out)))
+        write_text(out.with_suffix(".md"), model_card(card, sha256_of(out)))
     return model, card

@@ -62,8 +62,9 @@ def shipped_model(name: str) -> ShippedModel:
         if model.name == name:
             return model
     raise ValueError(f"no shipped model {name!r}; shipped: "
-                     f"{', '.join(m.name for m in SHIPPED)}. Train one with `python -m "
-                     "course_utils pretrain --model ARCHITECTURE --scale S`.")
+                     f"{', '.join(m.name for m in SHIPPED)}. A model you trained yourself "
+                     "(`python -m course_utils pretrain`, or fit) loads with "
+                     "course_utils.models.load_checkpoint(path).")
 
 
 def load_pretrained(name: str, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
