@@ -127,28 +127,27 @@ def _photo(name: str, package: str, file: str, licence: str, split: str,
 
 
 #: The natural-photo source domain: real photos from installed packages, split once, for good.
-NATURAL = (
-    _photo("astronaut", "skimage", "data/astronaut.png",
-           "public domain (NASA), via scikit-image", "train"),
-    _photo("chelsea", "skimage", "data/chelsea.png",
-           "CC0 (Stefan van der Walt), via scikit-image", "train"),
-    _photo("rocket", "skimage", "data/rocket.jpg",
-           "public domain (SpaceX), via scikit-image", "train"),
-    _photo("motorcycle", "skimage", "data/motorcycle_left.png",
-           "Middlebury 2014 stereo benchmark (Scharstein et al.), via scikit-image", "train"),
-    _photo("china", "sklearn", "datasets/images/china.jpg",
-           "CC BY 2.0 (danielbuechele on Flickr), via scikit-learn", "train"),
-    _photo("department_store", "mahotas", "demos/data/DepartmentStore.jpg",
-           "MIT (mahotas package data)", "train"),
-    _photo("luispedro", "mahotas", "demos/data/luispedro.jpg",
-           "MIT (mahotas package data)", "train"),
-    _photo("coffee", "skimage", "data/coffee.png",
-           "CC0 (Rachel Michetti), via scikit-image", "heldout"),
-    _photo("flower", "sklearn", "datasets/images/flower.jpg",
-           "CC BY 2.0 (vultilion on Flickr), via scikit-learn", "heldout"),
-    _photo("grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg",
-           "public domain (US Navy), via matplotlib", "heldout"),
-)
+#: Each row: name, package, file in the package, licence, split.
+NATURAL = tuple(_photo(*row) for row in (
+    ("astronaut", "skimage", "data/astronaut.png", "public domain (NASA), via scikit-image",
+     "train"),
+    ("chelsea", "skimage", "data/chelsea.png", "CC0 (Stefan van der Walt), via scikit-image",
+     "train"),
+    ("rocket", "skimage", "data/rocket.jpg", "public domain (SpaceX), via scikit-image", "train"),
+    ("motorcycle", "skimage", "data/motorcycle_left.png",
+     "Middlebury 2014 stereo benchmark (Scharstein et al.), via scikit-image", "train"),
+    ("china", "sklearn", "datasets/images/china.jpg",
+     "CC BY 2.0 (danielbuechele on Flickr), via scikit-learn", "train"),
+    ("department_store", "mahotas", "demos/data/DepartmentStore.jpg",
+     "MIT (mahotas package data)", "train"),
+    ("luispedro", "mahotas", "demos/data/luispedro.jpg", "MIT (mahotas package data)", "train"),
+    ("coffee", "skimage", "data/coffee.png", "CC0 (Rachel Michetti), via scikit-image",
+     "heldout"),
+    ("flower", "sklearn", "datasets/images/flower.jpg",
+     "CC BY 2.0 (vultilion on Flickr), via scikit-learn", "heldout"),
+    ("grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg",
+     "public domain (US Navy), via matplotlib", "heldout"),
+))
 
 #: Grayscale natural photos, for training the Y-channel source models only. They add scenes
 #: and fine texture (brick, grass, gravel); kept apart from :data:`NATURAL`, whose photos are
