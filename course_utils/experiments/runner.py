@@ -226,14 +226,15 @@ def run_arms(arms: Iterable[Arm], data: ExperimentData, *, epochs: int,
     """
     arms = list(arms)
     results = Results()
+    # The validation pairs depend on the kind of data and channels only, not on the seed.
+    val = {(a.data, a.mode): data.val_pairs(a.data, a.mode) for a in arms}
     for seed in seeds:
         names = data.choose(n_images, seed)
-        loaders, val = {}, {}
+        loaders = {}
         for arm in arms:
             key = (arm.data, arm.mode)
             if key not in loaders:  # built once: every arm of this seed sees the same patches
                 loaders[key] = data.loader(names, seed, arm.data, arm.mode)
-                val[key] = data.val_pairs(arm.data, arm.mode)
             result = train_and_score(arm, loaders[key], val[key], data.heldout, data.task,
                                      epochs=epochs, seed=seed, device=device, progress=progress)
             result.n_images = len(names)
