@@ -3,6 +3,8 @@
 
     python benchmarks/crossdomain.py                      # full mode's settings, 3 seeds
     python benchmarks/crossdomain.py --domains medical --seeds 0 --epochs 2
+    python benchmarks/crossdomain.py --sweep              # how the learning rates and alpha
+                                                          # were chosen: on validation images
 
 The settings default to notebook 05's full mode: the shipped ESPCN x3 source model; all 16
 training images of each domain; 8 epochs of 100 steps of 16 LR patches of 16 pixels; the arms
@@ -12,6 +14,12 @@ child process (``--one DOMAIN``), so that its peak resident memory (``ru_maxrss`
 included) is its own. The parent prints one Markdown table per domain: mean ± sample
 standard deviation over seeds (``course_utils.experiments.runner.summarize``), and the mean
 training time per model.
+
+``--sweep`` instead trains, per domain and seed, scratch at learning rates 1e-3, 3e-3 and
+1e-2, "fine-tune all" at 1e-4, 3e-4 and 1e-3, and L2-SP at alpha 0.001, 0.01 and 0.1 (at the
+fine-tuning rate of ``--finetune-lr``), and prints each one's best **validation** PSNR (the
+domain's validation scans or tiles, never the held-out ones): the values notebook 05 uses are
+the best of these.
 """
 
 from __future__ import annotations
@@ -64,6 +72,32 @@ def one(domain: str, args: argparse.Namespace) -> dict:
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+SWEEP = {"scratch": ("lr", (1e-3, 3e-3, 1e-2)),
+         "fine-tune all": ("finetune_lr", (1e-4, 3e-4, 1e-3)),
+         "L2-SP": ("l2sp_alpha", (0.001, 0.01, 0.1))}
+
+
+def sweep(domain: str, args: argparse.Namespace) -> dict:
+    """Validation PSNR of each setting of :data:`SWEEP` (mean over seeds)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    data = load_domain_data(domain, args.scale, patch_lr=args.patch, batch=args.batch,
+                            steps_per_epoch=args.steps)
+    rows = []
+    for arm_name, (setting, values) in SWEEP.items():
+        for value in values:
+            settings = {"finetune_lr": args.finetune_lr, "l2sp_alpha": args.alpha,
+                        setting: value}
+            arm = next(a for a in cross_domain_arms(args.model, args.scale, **settings)
+                       if a.name == arm_name)
+            runs = run_arms([arm], data, epochs=args.epochs, seeds=args.seeds, progress=False)
+            rows.append({"arm": arm_name, "setting": setting, "value": value,
+                         "validation PSNR": float(sum(r.history.best_psnr for r in runs)
+                                                  / len(runs))})
+    return {"domain": domain, "rows": rows, "seconds": time.perf_counter() - start}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domains", nargs="+", default=["medical", "satellite"])
@@ -74,17 +108,19 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=100, help="steps per epoch")
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--finetune-lr", type=float, default=3e-4)
-    parser.add_argument("--alpha", type=float, default=0.01, help="L2-SP strength")
+    parser.add_argument("--finetune-lr", type=float, default=1e-3)
+    parser.add_argument("--alpha", type=float, default=0.001, help="L2-SP strength")
     parser.add_argument("--joint", action="store_true", help="add the joint design's arms")
     parser.add_argument("--joint-steps", type=int, default=600)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: all)")
     parser.add_argument("--json", type=Path, help="also write the tables to this file")
+    parser.add_argument("--sweep", action="store_true",
+                        help="choose the learning rates and alpha on validation images")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:
-        print(json.dumps(one(args.one, args)))
+        print(json.dumps(sweep(args.one, args) if args.sweep else one(args.one, args)))
         return 0
 
     forwarded = []
@@ -95,6 +131,7 @@ def main() -> int:
             values = value if isinstance(value, list) else [value]
             forwarded += [f"--{name.replace('_', '-')}", *map(str, values)]
     forwarded += ["--joint"] if args.joint else []
+    forwarded += ["--sweep"] if args.sweep else []
     reports = []
     for domain in args.domains:
         done = subprocess.run([sys.executable, __file__, "--one", domain, *forwarded],
@@ -106,6 +143,21 @@ def main() -> int:
 
     print(f"{args.model} x{args.scale} source; {args.epochs * args.steps} steps of batch "
           f"{args.batch} ({args.patch}px LR patches) per model; seeds {args.seeds}")
+    if args.sweep:
+        for report in reports:
+            print(f"\n{report['domain']}: best validation PSNR (dB), mean over seeds; "
+                  f"{report['seconds']:.0f} s\n")
+            best = {}
+            for row in report["rows"]:
+                if row["validation PSNR"] > best.get(row["arm"], (None, -1e9))[1]:
+                    best[row["arm"]] = (row["value"], row["validation PSNR"])
+            print_table(["arm", "setting", "value", "validation PSNR (dB)", "best"],
+                        [[row["arm"], row["setting"], f"{row['value']:g}",
+                          f"{row['validation PSNR']:.3f}",
+                          "*" if best[row["arm"]][0] == row["value"] else ""]
+                         for row in report["rows"]])
+        write_json(args.json, reports)
+        return 0
     for report in reports:
         print(f"\n{report['domain']}: {report['train_images']} training images, "
               f"{report['heldout_images']} held out; {report['seconds']:.0f} s in all, peak "

@@ -44,6 +44,14 @@ experiments ``experiments.runner``           arms, data, ``run_arms``, ``summari
             ``experiments.crossdomain``      unit 05's experiment
 notebooks   ``explore``                      plain functions behind the explorers
             ``widgets``                      the one ipywidgets pattern of the explorers
+            ``exercises.common``             the protocol of the exercise checks: wait for
+                                             an answer, say what is wrong (``WrongAnswer``)
+            ``exercises.unit00``             the checks of unit 00's exercises
+            ``exercises.unit01``             ... of unit 01's
+            ``exercises.unit02``             ... of unit 02's
+            ``exercises.unit03``             ... of unit 03's
+            ``exercises.unit04``             ... of unit 04's
+            ``exercises.unit05``             ... of unit 05's
 CLI         ``__main__``                     ``python -m course_utils evaluate | pretrain |
                                              models``
 ==========  ===============================  ===============================================

@@ -1,8 +1,13 @@
-"""The course's single fast-mode switch.
+"""The course's switches: fast mode, and text progress for executed copies.
 
 Every notebook reads its knobs (image counts, sizes, epochs) through :func:`pick`, so a
 CI run and a classroom run execute the same code with different sizes. CI and
 ``make test`` export ``COURSE_FAST=1``; people get full mode by default.
+
+Progress bars are widgets in a live notebook; a widget is blank in a copy read without the
+widget script. The headless runner that writes executed copies (``scripts/nbrun.py``) sets
+``COURSE_TEXT_PROGRESS=1``, and :func:`text_progress` tells the training loop to print a line
+of text instead.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 FAST_ENV = "COURSE_FAST"
+TEXT_PROGRESS_ENV = "COURSE_TEXT_PROGRESS"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -35,6 +41,21 @@ def fast_mode() -> bool:
         f"{FAST_ENV}={os.environ[FAST_ENV]!r} is not understood; "
         f"use {FAST_ENV}=1 for fast mode or {FAST_ENV}=0 (or unset it) for full mode."
     )
+
+
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={os.environ[name]!r} is not understood; use {name}=1 or "
+                     f"{name}=0 (or unset it).")
+
+
+def text_progress() -> bool:
+    """True when ``COURSE_TEXT_PROGRESS`` asks for progress as text rather than widgets."""
+    return _flag(TEXT_PROGRESS_ENV)
 
 
 def pick(fast: T, full: T) -> T:

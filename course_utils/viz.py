@@ -51,6 +51,7 @@ def compare(
     ncols: int | None = None,
     panel_size: float = 3.2,
     title: str | None = None,
+    errors_from: str | None = None,
 ) -> plt.Figure:
     """Show images side by side, each with a zoomed view of the same region.
 
@@ -68,6 +69,11 @@ def compare(
         A line under each title, e.g. ``"31.2 dB / 0.88"``.
     ncols : int, optional
         Panels per row (all in one row by default).
+    errors_from : str, optional
+        The title of the ground truth among ``images``. With a ``zoom``, a third row shows
+        each image's absolute error :math:`|\\hat y - y|` in the zoomed region (mean over
+        colour channels), all on one colour scale: on smooth regions, where the zooms look
+        alike, the error maps still show where the methods differ.
 
     Returns
     -------
@@ -77,16 +83,29 @@ def compare(
         raise ValueError("compare needs at least one image.")
     for name, im in images.items():
         check_image(np.asarray(im), name)
+    if errors_from is not None and errors_from not in images:
+        raise ValueError(f"errors_from={errors_from!r} is not one of the images: "
+                         f"{list(images)}.")
     names = list(images)
     ncols = ncols or len(names)
     nrows_panels = int(np.ceil(len(names) / ncols))
-    rows_per_panel = 2 if zoom else 1
+    reference = max((np.asarray(im).shape[:2] for im in images.values()), key=lambda s: s[0])
+    # Row heights follow the shapes shown, so that no empty band separates image and zoom.
+    heights = [reference[0] / reference[1]]
+    if zoom:
+        heights.append(zoom[2] / zoom[3])
+        if errors_from is not None:
+            heights.append(zoom[2] / zoom[3])
+    rows_per_panel = len(heights)
     fig, axes = plt.subplots(
         nrows_panels * rows_per_panel, ncols,
-        figsize=(panel_size * ncols, panel_size * nrows_panels * rows_per_panel),
+        figsize=(panel_size * ncols,
+                 nrows_panels * (panel_size * sum(heights) + 0.45 * rows_per_panel + 0.3)),
         squeeze=False, layout="constrained",
+        gridspec_kw={"height_ratios": heights * nrows_panels},
     )
-    reference = max((np.asarray(im).shape[:2] for im in images.values()), key=lambda s: s[0])
+    truth = _display(images[errors_from]) if errors_from is not None else None
+    error_maps = {}
     for k, name in enumerate(names):
         image = _display(images[name])
         r, c = divmod(k, ncols)
@@ -113,6 +132,17 @@ def compare(
             zax.grid(False)
             for side in zax.spines.values():
                 side.set_edgecolor("yellow")
+            if truth is not None:
+                eax = axes[r * rows_per_panel + 2, c]
+                eax.axis("off")
+                if image.shape == truth.shape and name != errors_from:
+                    error = np.abs(image - truth)[top:top + h, left:left + w]
+                    error_maps[eax] = error.mean(axis=-1) if error.ndim == 3 else error
+    if error_maps:
+        top_error = max(float(np.percentile(e, 99)) for e in error_maps.values()) or 1e-3
+        for eax, error in error_maps.items():
+            eax.imshow(error, cmap="magma", vmin=0, vmax=top_error)
+            eax.set_title(f"|error| in the zoom (0 to {top_error:.2g})", fontsize=8)
     for k in range(len(names), nrows_panels * ncols):
         r, c = divmod(k, ncols)
         for j in range(rows_per_panel):

@@ -21,11 +21,26 @@ from pathlib import Path
 import nbformat
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from nbconvert import HTMLExporter
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from nbrun import notebook_client  # noqa: E402
+
+TEMPLATES = ROOT / "scripts" / "templates"
+#: Widget views need the widget JavaScript from a CDN; without it they render blank. The copies
+#: show what the explorers bundle beside each view instead: a PNG snapshot of the figure.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def exporter() -> HTMLExporter:
+    """JupyterLab's HTML, with solutions folded (scripts/templates/course) and no widget views."""
+    priority = HTMLExporter().default_config.NbConvertBase.display_data_priority
+    config = Config({"NbConvertBase": {"display_data_priority": [m for m in priority
+                                                                  if m != WIDGET_VIEW]}})
+    return HTMLExporter(config=config, template_name="course",
+                        extra_template_basedirs=[str(TEMPLATES)])
 
 
 def build(path: Path, output_dir: Path, timeout: float | None) -> str | None:
@@ -39,7 +54,8 @@ def build(path: Path, output_dir: Path, timeout: float | None) -> str | None:
         return f"timeout: {str(err).strip().splitlines()[-1]}"
     except Exception as err:  # noqa: BLE001  (report it, go on with the next notebook)
         return f"{type(err).__name__}: {err}"
-    body, _ = HTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+    nb.metadata.pop("widgets", None)  # the saved widget state: it only loads the CDN's script
+    body, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
     target = output_dir / f"{path.stem}.html"
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     partial.write_text(body, encoding="utf-8")

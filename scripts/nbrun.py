@@ -11,7 +11,9 @@
   notebook this intermittently loses the reply, and the run hangs until the cell timeout
   (jupyter/nbclient#312; seen here with nbclient 0.11). Without the emulation, what the widget
   captures (the explorer's first figure) is kept as a plain output of the cell, which is what a
-  static HTML copy should show anyway.
+  static HTML copy should show anyway;
+* sets ``COURSE_TEXT_PROGRESS=1`` for the kernel, so that training prints a line of text where
+  a live notebook shows a progress widget (an executed copy keeps no live widgets).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ class CurrentEnvKernelSpecManager(KernelSpecManager):
     """Every kernel name resolves to a kernel of the current Python environment."""
 
     def get_kernel_spec(self, kernel_name):
-        return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
+        spec = get_kernel_dict()
+        spec["env"] = {**spec.get("env", {}), "COURSE_TEXT_PROGRESS": "1"}
+        return self.kernel_spec_class(resource_dir=RESOURCES, **spec)
 
 
 class CurrentEnvKernelManager(AsyncKernelManager):

@@ -37,7 +37,7 @@ from course_utils.zoo.shipped import load_pretrained
 
 SCALE = 3
 TASK = SuperResolution(SCALE)
-ARM_NAMES = ["scratch", "fine-tune all", "fine-tune last layers", "L2-SP",
+ARM_NAMES = ["scratch", "fine-tune all", "fine-tune last layer", "L2-SP",
              "self-supervised (ZSSR-style)"]
 
 
@@ -180,8 +180,11 @@ def test_cross_domain_arms_build_what_they_say():
         same = all(torch.equal(v, source[k]) for k, v in model.state_dict().items())
         assert same == (arm.name != "scratch"), arm.name
     last = arms[2].build()
-    assert trainable(last) == {"conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias"}
-    assert arms[0].lr == 3e-3 and all(a.lr == 3e-4 for a in arms[1:])
+    assert trainable(last) == {"conv3.weight", "conv3.bias"}
+    two = cross_domain_arms(scale=SCALE, last_layers=2)[2]
+    assert two.name == "fine-tune last 2 layers"
+    assert trainable(two.build()) == {"conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias"}
+    assert arms[0].lr == 3e-3 and all(a.lr == 1e-3 for a in arms[1:])
 
 
 def test_l2sp_arm_loss_is_bound_to_its_model():
@@ -323,7 +326,7 @@ def test_crossdomain_benchmark_prints_a_table(tmp_path):
          "--threads", "1", "--json", str(out)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "| fine-tune last layers |" in done.stdout and "satellite: 16 training" in done.stdout
+    assert "| fine-tune last layer |" in done.stdout and "satellite: 16 training" in done.stdout
     (report,) = json.loads(out.read_text())
     arms = [row["arm"] for row in report["rows"]]
     assert arms[:2] == ["bicubic", "source zero-shot"] and len(arms) == 7

@@ -21,6 +21,7 @@ from course_utils.experiments.runner import (
     mean_sd,
     run_arms,
     summarize,
+    versus,
 )
 from course_utils.experiments.transfer import transfer_arms
 from course_utils.models import get_model
@@ -163,11 +164,16 @@ def test_restoration_experiment_trains_and_scores_at_scale_1():
 
 def test_transfer_arms_build_what_they_say():
     arms = transfer_arms(4)
-    assert [a.name for a in arms] == ["ESPCN (scratch)", "U-Net, random encoder",
+    assert [a.name for a in arms] == ["ESPCN, residual (scratch)", "U-Net, random encoder",
                                       "U-Net, frozen pretrained", "U-Net, fine-tuned pretrained"]
     assert all(a.mode == "rgb" and a.data == "paired" for a in arms)
     assert arms[0].build().config == {"name": "espcn", "scale": 4, "channels": 3,
-                                      "features": (64, 32)}
+                                      "features": (64, 32), "residual": True}
+    x = torch.rand(1, 3, 6, 7)
+    for arm in (arms[0], arms[1]):  # every arm starts at PyTorch's bicubic
+        torch.testing.assert_close(arm.build().eval()(x),
+                                   torch.nn.functional.interpolate(x, scale_factor=4,
+                                                                   mode="bicubic"))
     frozen = arms[2].build()
     assert not any(p.requires_grad for p in frozen.encoder.parameters())
     assert all(p.requires_grad for p in frozen.fuse.parameters())
@@ -186,6 +192,7 @@ def test_transfer_benchmark_prints_a_table(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| U-Net, frozen pretrained | 0 |" in done.stdout
     assert "| bicubic |" in done.stdout and " ± 0.00 |" in done.stdout
+    assert "| untrained U-Net (PyTorch bicubic) |" in done.stdout and " to " in done.stdout
     rows = json.loads(out.read_text())
     assert len(rows) == 4 and all(r["peak_mib"] > 100 and np.isfinite(r["psnr"]) for r in rows)
 
@@ -203,3 +210,36 @@ def test_summarize_by_images_keeps_the_images_column_for_the_baselines(data):
     rows = summarize(results, bicubic, by_images=True)
     assert [row["images"] for row in rows] == ["-", 1]
     assert list(rows[0]) == list(rows[1]), "every row has the same columns (viz.Table)"
+
+
+def test_versus_pairs_the_seeds_and_judges_by_the_spread(data):
+    arms = [Arm("a", lambda: get_model("espcn", scale=2, features=(4, 4)), mode="y"),
+            Arm("b", lambda: get_model("espcn", scale=2, features=(8, 4)), mode="y")]
+    results = run_arms(arms, data, epochs=1, seeds=[0, 1, 2])
+    rows = versus(results, "a")
+    assert [r["arm"] for r in rows] == ["b"] and rows[0]["vs"] == "a" and rows[0]["seeds"] == 3
+    d = [b.heldout.mean_psnr - a.heldout.mean_psnr
+         for a, b in zip(results.runs("a"), results.runs("b"), strict=True)]
+    assert rows[0]["Δ PSNR (dB)"] == pytest.approx(np.mean(d))
+    assert rows[0]["± Δ PSNR"] == pytest.approx(np.std(d, ddof=1))
+    expected = ("within the spread" if abs(np.mean(d)) <= np.std(d, ddof=1)
+                else "higher" if np.mean(d) > 0 else "lower")
+    assert rows[0]["verdict"] == expected
+    # an untrained reference scores the same for every seed
+    bicubic = evaluate_images(data.heldout, data.task, "bicubic")
+    against = {r["arm"]: r for r in versus(results, bicubic)}
+    assert set(against) == {"a", "b"} and against["a"]["vs"] == "bicubic"
+    assert against["a"]["Δ PSNR (dB)"] == pytest.approx(
+        np.mean([r.heldout.mean_psnr for r in results.runs("a")]) - bicubic.mean_psnr)
+    one_seed = versus(results.runs("a")[:1] + results.runs("b")[:1], "a")
+    assert one_seed[0]["verdict"].startswith("one seed")
+    with pytest.raises(KeyError, match="no run of 'c'"):
+        versus(results, "c")
+
+
+def test_versus_names_a_missing_seed_of_the_reference(data):
+    arms = [Arm("a", lambda: get_model("espcn", scale=2, features=(4, 4)), mode="y")]
+    first = run_arms(arms, data, epochs=1, seeds=[0])
+    other = run_arms([Arm("b", arms[0].build, mode="y")], data, epochs=1, seeds=[1])
+    with pytest.raises(KeyError, match="no run with seed 1"):
+        versus(first + other, "a")

@@ -12,6 +12,8 @@ from course_utils.degrade import add_gaussian_noise, gaussian_blur, jpeg_compres
 from course_utils.images import to_uint8
 from course_utils.metrics import (
     crop_border,
+    foreground_mask,
+    foreground_sr_psnr,
     gaussian_window,
     mse,
     psnr,
@@ -457,3 +459,19 @@ def test_torch_shape_errors():
         ssim_torch(a, a[:, :1])
     with pytest.raises(ValueError, match="at least 11x11"):
         ssim_torch(torch.rand(1, 1, 8, 20), torch.rand(1, 1, 8, 20))
+
+
+def test_foreground_psnr_scores_the_object_not_the_black_background():
+    hr = np.zeros((60, 60))
+    hr[20:40, 20:40] = 0.8  # an object on a black background
+    sr = hr.copy()
+    sr[25:35, 25:35] = 0.7  # an error inside the object only
+    mask = foreground_mask(hr, margin=3)
+    assert mask.sum() == 26 * 26 and mask[30, 30] and not mask[5, 5]
+    whole, _ = sr_metrics(sr, hr, 3)
+    fg = foreground_sr_psnr(sr, hr, 3)
+    # same squared error over fewer pixels: lower by 10 log10(pixels / foreground pixels)
+    assert whole - fg == pytest.approx(10 * np.log10(54 * 54 / (26 * 26)), abs=1e-9)
+    assert foreground_sr_psnr(hr, hr, 3) == float("inf")
+    with pytest.raises(ValueError, match="no foreground"):
+        foreground_sr_psnr(sr * 0, hr * 0, 3)

@@ -154,3 +154,63 @@ def test_setup_cell_is_the_single_source(path):
     assert cell.source == sync_setup_cell.SETUP_CELL, (
         "the set-up cell differs from scripts/sync_setup_cell.py: edit it there and run "
         "`python scripts/sync_setup_cell.py`")
+
+
+EXERCISE = re.compile(r"\*\*Exercise (\d+)\b")
+CHECK_CALL = re.compile(r"\bcheck\.exercise_(\d+)\(")
+
+
+def exercise_blocks(nb) -> list[tuple[int, list]]:
+    """(exercise number, the cells from its task up to the next exercise or section)."""
+    blocks, current = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and (EXERCISE.search(cell.source)
+                                             or cell.source.startswith("## ")):
+            found = EXERCISE.search(cell.source)
+            current = (int(found.group(1)), []) if found else None
+            if current:
+                blocks.append(current)
+            if current:
+                current[1].append(cell)
+            continue
+        if current:
+            current[1].append(cell)
+    return blocks
+
+
+@notebook_params
+def test_exercises_are_task_answer_check_solution(path):
+    """Each exercise: the task, the student's cell (a ``...`` placeholder), a check cell that
+    calls ``check.exercise_N`` on the student's answer, then the solution, collapsed in
+    JupyterLab (source and outputs) and ending with the same check."""
+    blocks = exercise_blocks(read(path))
+    assert 2 <= len(blocks) <= 4, f"{len(blocks)} exercises; the template asks for 2-4"
+    for number, cells in blocks:
+        code = [c for c in cells if c.cell_type == "code"]
+        assert len(code) >= 3, f"exercise {number}: task, answer, check and solution cells"
+        answer, check, solution = code[0], code[1], code[2]
+        assert "..." in answer.source and "solution" not in answer.metadata.get("tags", []), (
+            f"exercise {number}: the first code cell is the student's, with a ... placeholder")
+        assert [int(n) for n in CHECK_CALL.findall(check.source)] == [number], (
+            f"exercise {number}: the cell after the student's calls check.exercise_{number}")
+        assert "solution" in solution.metadata.get("tags", []), (
+            f"exercise {number}: the third code cell is the solution, tagged 'solution'")
+        hidden = solution.metadata.get("jupyter", {})
+        assert hidden.get("source_hidden") and hidden.get("outputs_hidden"), (
+            f"exercise {number}: collapse the solution (jupyter.source_hidden and outputs_hidden)")
+        assert f"check.exercise_{number}(" in solution.source, (
+            f"exercise {number}: the solution ends with the check, so CI checks the answer key")
+        assert all("solution" not in c.metadata.get("tags", []) for c in code[:2])
+
+
+@notebook_params
+def test_discussion_questions_have_collapsed_answers(path):
+    """Every exercise and summary question the text asks ("Why ...?") has a written answer in
+    a closed <details> element, which JupyterLab and the HTML copy both show folded."""
+    for number, cells in exercise_blocks(read(path)):
+        text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+        asks = bool(re.search(r"\?\s*(\*\*|$)", text, re.MULTILINE))
+        if asks:
+            assert "<details>" in text and "<summary>" in text, (
+                f"exercise {number} asks a question: give its answer in "
+                "<details><summary>Answer</summary> ... </details>")

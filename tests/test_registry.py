@@ -130,7 +130,7 @@ def test_model_config_is_a_copy():
 
 def test_check_config_completes_and_normalises():
     assert check_config("espcn", {"scale": 3, "features": [16, 8]}) == {
-        "scale": 3, "channels": 1, "features": (16, 8)}
+        "scale": 3, "channels": 1, "features": (16, 8), "residual": False}
     assert check_config("backbone-unet", {"scale": 1}) == {
         "scale": 1, "backbone": "efficientnet_lite0", "pretrained": True, "width": 16}
     assert check_config("fsrcnn-s", {"scale": 2, "channels": 3}) == {"scale": 2, "channels": 3}

@@ -71,6 +71,9 @@ def test_history_plot_and_dict():
     history = fit(get_model("espcn", scale=2), loader, val, epochs=2, progress=False)
     axes = history.plot(label="espcn")
     assert len(axes[1].lines) >= 1
+    assert list(axes[1].lines[0].get_xdata()) == history.steps, "against the training step"
+    shifted = history.plot(label="espcn", reference=history.val_psnr[0], marker="s")
+    assert shifted[1].lines[0].get_ydata()[0] == pytest.approx(0)
     d = history.to_dict()
     assert d["best_psnr"] == history.best_psnr and len(d["val_psnr"]) == 2
     json.dumps(d)
@@ -109,10 +112,22 @@ def test_checkpoint_round_trip_and_best_checkpoint_during_fit(tmp_path):
                   checkpoint_metadata={"note": "test"})
     loaded, meta = load_checkpoint(path, sha256=sha256_of(path))
     assert meta["config"] == model.config == {"name": "espcn", "scale": 2, "channels": 1,
-                                              "features": (64, 32)}
+                                              "features": (64, 32), "residual": False}
     assert meta["note"] == "test" and meta["epoch"] == history.best_epoch + 1
     assert meta["val_psnr"] == pytest.approx(history.best_psnr)
     x = torch.rand(1, 1, 8, 8)
     with torch.no_grad():
         assert torch.allclose(loaded(x), model.eval()(x))
     assert not list(path.parent.glob("*.part"))  # no temporary files left
+
+
+def test_text_progress_prints_one_line_instead_of_a_bar(monkeypatch, capsys):
+    loader, val = tiny_task()
+    monkeypatch.setenv("COURSE_TEXT_PROGRESS", "1")
+    history = fit(get_model("espcn", scale=2), loader, val, epochs=2, progress=True)
+    out = capsys.readouterr()
+    assert f"{history.steps[-1]} steps in" in out.out and "best validation PSNR" in out.out
+    assert "it/s" not in out.err and "step/s" not in out.err, "no tqdm bar"
+    monkeypatch.setenv("COURSE_TEXT_PROGRESS", "maybe")
+    with pytest.raises(ValueError, match="COURSE_TEXT_PROGRESS='maybe' is not understood"):
+        fit(get_model("espcn", scale=2), loader, val, epochs=1, progress=True)

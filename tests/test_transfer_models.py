@@ -106,6 +106,20 @@ def test_losses():
         perceptual(y, y[:, :, :16])
 
 
+def test_perceptual_loss_is_the_weighted_sum_of_its_terms():
+    torch.manual_seed(0)
+    y = torch.rand(2, 3, 32, 32)
+    noisy = (y + 0.1 * torch.randn_like(y)).clamp(0, 1)
+    terms = PerceptualLoss(stages=2).terms(noisy, y)
+    assert terms["pixel"].item() == pytest.approx(F.mse_loss(noisy, y).item())
+    assert terms["feature"].item() > 10 * terms["pixel"].item(), "the scales differ a lot"
+    weighted = PerceptualLoss(stages=2, pixel_weight=2.0, feature_weight=1e-3)(noisy, y)
+    assert weighted.item() == pytest.approx(2 * terms["pixel"].item()
+                                            + 1e-3 * terms["feature"].item(), rel=1e-5)
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        PerceptualLoss(stages=2, feature_weight=-1)
+
+
 def test_l2_sp_penalty_and_loss():
     torch.manual_seed(0)
     model = get_model("espcn", scale=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,6 +33,24 @@ def test_explorer_draws_the_function_of_the_controls_into_its_output_area():
     assert calls[-1] == (0.25, "a")
     assert len(area.outputs) == 1, "the previous figure is replaced, not appended"
     assert not plt.get_fignums(), "figures are closed once handed to the output area"
+
+
+def test_explorer_starts_at_the_functions_defaults_and_carries_a_snapshot():
+    def draw(kind="b", size=3):
+        fig, ax = plt.subplots()
+        ax.set_title(f"{kind} {size}")
+        return fig
+
+    box = explorer(draw, kind=["a", "b", "c"], size=[1, 2])
+    controls = box.children[0].children
+    assert [w.value for w in controls[:2]] == ["b", 1], "a default among the options is used"
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle, "live: the widget"
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG"), "static copies: a PNG of the first figure"
+    assert "snapshot" in bundle["text/plain"]
+    controls[0].value = "c"
+    assert base64.b64decode(box._repr_mimebundle_()["image/png"]) == png, "the first figure"
 
 
 def test_explorer_shows_nothing_when_the_function_returns_none():

@@ -8,8 +8,8 @@ Every image is real and ships inside an installed package, so the course works o
   are never trained on in any unit;
 - **natural-gray**: five grayscale photos (scikit-image), training only: the Y-channel source
   models see a gray photo exactly as they see the luma of a colour one;
-- **samples**: one image of each further domain (fundus, histology, astronomy) for the welcome
-  gallery;
+- **samples**: the Hubble deep field (astronomy, the third domain of unit 05's exercise 3) for
+  the welcome gallery;
 - **medical**: de-identified DICOM test scans of ``pydicom-data`` (X-ray, CT, MR, a nuclear
   bone scan), read with pydicom (:func:`course_utils.data.medical.read_dicom`), and axial
   slices of the MNI ICBM 2009a T1 brain template shipped with ``nilearn``, read with nibabel
@@ -163,12 +163,8 @@ NATURAL_GRAY = tuple(
     )
 )
 
-#: One sample of each further domain, for the welcome gallery; never trained on.
+#: The further domain of unit 05's exercise 3, for the welcome gallery; never trained on here.
 SAMPLES = (
-    _photo("retina (medical, fundus)", "skimage", "data/retina.jpg",
-           "CC0 (Mikael Häggström), via scikit-image", "heldout", "samples"),
-    _photo("histology (microscopy)", "skimage", "data/ihc.png",
-           "no known copyright restrictions (CMMI), via scikit-image", "heldout", "samples"),
     _photo("Hubble deep field (astronomy)", "skimage", "data/hubble_deep_field.jpg",
            "public domain (NASA), via scikit-image", "heldout", "samples"),
 )

@@ -2,7 +2,8 @@
 
 Modules
 -------
-runner       ``Arm``, ``ExperimentData``, ``run_arms``, ``Results``, ``summarize``, for any task
+runner       ``Arm``, ``ExperimentData``, ``run_arms``, ``Results``, ``summarize``, ``versus``,
+             for any task
 transfer     unit 04: natural-photo data, U-Net arms with a pretrained or random encoder
 crossdomain  unit 05: target-domain data, fine-tuning arms, L2-SP, ZSSR-style, the joint design
 """
@@ -23,10 +24,11 @@ from .runner import (
            run_arms,
            summarize,
            train_and_score,
+           versus,
 )
 from .transfer import natural_photo_data, transfer_arms
 
 __all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "cross_domain_arms",
            "data_efficiency", "joint_arms", "load_domain_data", "mean_sd",
            "natural_photo_data", "pretrain_joint", "run_arms", "summarize", "train_and_score",
-           "transfer_arms"]
+           "transfer_arms", "versus"]

@@ -9,7 +9,10 @@ the same budget, for any task.
   held-out images with the task's recipe, and returns :class:`Results`: one
   :class:`ArmResult` per (seed, arm), the trained models by name (:meth:`Results.model`) and
   the table of mean and spread over seeds (:func:`summarize`) that notebooks and benchmarks
-  draw their conclusions from.
+  draw their conclusions from;
+* :func:`versus` measures every arm against a reference (a trained arm or an untrained
+  baseline such as the zero-shot source model), seed by seed, and says whether each
+  difference is larger than its spread.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from ..tasks import Task, get_task
 from ..training.loop import History, fit
 
 __all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "mean_sd", "run_arms", "summarize",
-           "train_and_score"]
+           "train_and_score", "versus"]
 
 #: What an arm trains on: pairs of the task, or pairs made from the degraded images alone.
 DATA = ("paired", "self-supervised")
@@ -280,4 +283,70 @@ def summarize(results: Iterable[ArmResult],
         row["trainable parameters"] = runs[0].trainable
         row["train time (s)"] = float(np.mean([r.seconds for r in runs]))
         rows.append(row)
+    return rows
+
+
+def versus(results: Iterable[ArmResult], reference: str | EvaluationResult,
+           by_images: bool = False) -> list[dict]:
+    r"""Each arm's held-out PSNR and SSIM minus the reference's, seed by seed, with a verdict.
+
+    For arm :math:`a`, reference :math:`r` and seeds :math:`i = 1 \dots n`, the paired
+    differences :math:`d_i = \mathrm{PSNR}_a(i) - \mathrm{PSNR}_r(i)` (the same seed means
+    the same training images and patches for both) give the row's mean :math:`\bar d` and
+    standard deviation :math:`s_d` (:func:`mean_sd`). An untrained reference (an
+    :class:`~course_utils.evaluation.evaluate.EvaluationResult`, e.g. bicubic or the zero-shot
+    source model) scores the same for every seed. The verdict is the course's rule: a
+    difference no larger than its spread, :math:`|\bar d| \le s_d`, is "within the spread",
+    not a finding; with one seed there is no spread to judge by.
+
+    Parameters
+    ----------
+    results : the runs of :func:`run_arms` (or :func:`data_efficiency`)
+    reference : the name of an arm in ``results``, or an untrained method's scores
+    by_images : compare at each number of training images separately (data-efficiency curves)
+
+    Returns
+    -------
+    list of dict : one row per arm (and number of images): ``"arm"``, ``"vs"``,
+        ``"Δ PSNR (dB)"``, ``"± Δ PSNR"``, ``"Δ SSIM"``, ``"± Δ SSIM"``, ``"seeds"``,
+        ``"verdict"``.
+    """
+    results = list(results)
+    key = (lambda r: (r.arm, r.n_images)) if by_images else (lambda r: (r.arm,))
+    if isinstance(reference, EvaluationResult):
+        name = reference.method
+        ref = {}
+    else:
+        name = reference
+        ref = {(r.seed, *key(r)[1:]): r.heldout for r in results if r.arm == reference}
+        if not ref:
+            raise KeyError(f"no run of {reference!r}; the arms are "
+                           f"{sorted({r.arm for r in results})}.")
+    groups: dict[tuple, list[ArmResult]] = {}
+    for r in results:
+        if r.arm != name:
+            groups.setdefault(key(r), []).append(r)
+    rows = []
+    for group, runs in groups.items():
+        pairs = []
+        for r in runs:
+            base = reference if isinstance(reference, EvaluationResult) else ref.get(
+                (r.seed, *group[1:]))
+            if base is None:
+                raise KeyError(f"{name!r} has no run with seed {r.seed}"
+                               + (f" and {group[1]} images" if by_images else "")
+                               + f" to compare {r.arm!r} with.")
+            pairs.append((r.heldout.mean_psnr - base.mean_psnr,
+                          r.heldout.mean_ssim - base.mean_ssim))
+        d_psnr, sd_psnr = mean_sd(p for p, _ in pairs)
+        d_ssim, sd_ssim = mean_sd(s for _, s in pairs)
+        if len(pairs) < 2:
+            verdict = "one seed: no spread to judge by"
+        elif abs(d_psnr) <= sd_psnr:
+            verdict = "within the spread"
+        else:
+            verdict = "higher" if d_psnr > 0 else "lower"
+        rows.append({"arm": group[0], **({"images": group[1]} if by_images else {}), "vs": name,
+                     "Δ PSNR (dB)": d_psnr, "± Δ PSNR": sd_psnr, "Δ SSIM": d_ssim,
+                     "± Δ SSIM": sd_ssim, "seeds": len(pairs), "verdict": verdict})
     return rows

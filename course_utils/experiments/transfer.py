@@ -48,7 +48,9 @@ def transfer_arms(scale: int, backbone: str = "efficientnet_lite0", lr: float = 
                   encoder_lr_factor: float = 0.1, width: int = 16) -> list[Arm]:
     """The four arms of unit 04's experiment, for RGB super-resolution at ``scale``.
 
-    - ``"ESPCN (scratch)"``: the small sub-pixel network of unit 03, RGB, no encoder;
+    - ``"ESPCN, residual (scratch)"``: the small sub-pixel network of unit 03, RGB, no encoder,
+      on the same bicubic shortcut as the U-Nets (``residual=True``), so that every arm starts
+      from the same image;
     - ``"U-Net, random encoder"``: ``backbone-unet`` (:mod:`course_utils.models.encoder_decoder`)
       with a randomly initialised encoder, everything trained at ``lr``;
     - ``"U-Net, frozen pretrained"``: ImageNet encoder frozen, only the decoder trains;
@@ -60,7 +62,8 @@ def transfer_arms(scale: int, backbone: str = "efficientnet_lite0", lr: float = 
                                  pretrained=pretrained, width=width)
 
     return [
-        Arm("ESPCN (scratch)", lambda: get_model("espcn", scale=scale, channels=3), lr=lr),
+        Arm("ESPCN, residual (scratch)",
+            lambda: get_model("espcn", scale=scale, channels=3, residual=True), lr=lr),
         Arm("U-Net, random encoder", unet(False), lr=lr),
         Arm("U-Net, frozen pretrained", lambda: freeze_stages(unet(True)(), 5), lr=lr),
         Arm("U-Net, fine-tuned pretrained", unet(True), lr=lr,

@@ -36,14 +36,9 @@ from .backbones import (
 )
 from .freeze import freeze, keep_frozen_norms_in_eval
 from .registry import register_model
+from .sr import bicubic_upscale
 
 __all__ = ["BackboneUNet", "FeatureSubPixelSR", "backbone_unet", "feature_subpixel_sr"]
-
-
-def _upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
-    if scale == 1:
-        return x
-    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
 class _Fuse(nn.Module):
@@ -117,7 +112,7 @@ class BackboneUNet(nn.Module):
         y = features[-1]
         for fuse, skip in zip(self.fuse, list(reversed(features[:-1])) + [x], strict=True):
             y = fuse(y, skip)
-        return _upscale(x, self.scale) + self.shuffle(self.head(y))
+        return bicubic_upscale(x, self.scale) + self.shuffle(self.head(y))
 
 
 class FeatureSubPixelSR(nn.Module):
@@ -170,7 +165,7 @@ class FeatureSubPixelSR(nn.Module):
         features = F.interpolate(features, size=x.shape[-2:], mode="bilinear",
                                  align_corners=False)
         y = torch.cat([torch.tanh(self.body(x)), features], dim=1)
-        return _upscale(x, self.scale) + self.generator(y)
+        return bicubic_upscale(x, self.scale) + self.generator(y)
 
 
 @register_model("backbone-unet", task="any",

@@ -17,6 +17,12 @@ All convolutions use "same" padding so that output sizes are exactly ``s`` times
 Each is registered (:mod:`course_utils.models.registry`) under the names of the papers'
 variants: ``srcnn-915``, ``srcnn-955``, ``fsrcnn``, ``fsrcnn-s`` and ``espcn``; build one with
 ``get_model("espcn", scale=3)``.
+
+Parameter counts come in two conventions, and the docstrings below give both: the SRCNN and
+FSRCNN papers count the convolution *weights* only; *parameters* are the weights plus the
+biases (and FSRCNN's PReLU slopes), which is what
+:func:`~course_utils.models.complexity.count_parameters` and PyTorch count. All counts are for
+one channel (Y).
 """
 
 from __future__ import annotations
@@ -28,7 +34,16 @@ from torch import nn
 from ..checks import check_scale
 from .registry import register_model
 
-__all__ = ["ESPCN", "FSRCNN", "SRCNN", "espcn", "fsrcnn", "fsrcnn_s", "srcnn_915", "srcnn_955"]
+__all__ = ["ESPCN", "FSRCNN", "SRCNN", "bicubic_upscale", "espcn", "fsrcnn", "fsrcnn_s",
+           "srcnn_915", "srcnn_955"]
+
+
+def bicubic_upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """PyTorch's bicubic enlargement (Keys' kernel with a = -0.75, not MATLAB's a = -0.5): the
+    starting point of the residual models, which learn only what bicubic misses."""
+    if scale == 1:
+        return x
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
 def _check_scale(scale: object) -> int:
@@ -52,9 +67,10 @@ class SRCNN(nn.Module):
     .. math:: F(Y) = W_3 * \\max(0, W_2 * \\max(0, W_1 * Y + B_1) + B_2) + B_3
 
     with ``f1 x f1 x 64``, ``f2 x f2 x 32`` and ``f3 x f3 x C`` filters. The paper's base
-    model is 9-1-5 (8,129 parameters for one channel); 9-5-5 (57,281) is its better,
-    slower variant. Because every layer runs on the enlarged image, SRCNN costs about
-    ``s**2`` times more than a network of the same size that works at low resolution.
+    model is 9-1-5: 8,032 weights for one channel, the paper's count (8,129 parameters with
+    the 97 biases); 9-5-5, its better and slower variant, has 57,184 weights (57,281
+    parameters). Because every layer runs on the enlarged image, SRCNN costs about ``s**2``
+    times more than a network of the same size that works at low resolution.
 
     Parameters
     ----------
@@ -94,9 +110,10 @@ class FSRCNN(nn.Module):
 
     Five parts, each convolution followed by PReLU except the last:
     feature extraction ``5x5, d``; shrinking ``1x1, s``; mapping ``m x (3x3, s)``;
-    expanding ``1x1, d``; deconvolution ``9x9``, stride = scale. FSRCNN(56, 12, 4) has the
-    paper's 12,464 convolution weights (12,809 parameters with biases and PReLU slopes) and
-    runs on the LR image, so it is much cheaper than SRCNN and more accurate.
+    expanding ``1x1, d``; deconvolution ``9x9``, stride = scale. FSRCNN(56, 12, 4) has 12,464
+    convolution weights for one channel at any scale, the paper's count (12,809 parameters with
+    the biases and PReLU slopes); FSRCNN-s (32, 5, 1) has 3,937 weights (4,086 parameters).
+    It runs on the LR image, so it is much cheaper than SRCNN and more accurate.
 
     Parameters
     ----------
@@ -143,7 +160,8 @@ class ESPCN(nn.Module):
     ``(N, C*r**2, h, w)`` into ``(N, C, r*h, r*w)``: each group of ``r**2`` channels becomes
     an ``r x r`` block of output pixels. All the work is done on the small image, so ESPCN
     is about ``r**2`` times cheaper than SRCNN at the same depth. For one channel it has
-    21,284 / 22,729 / 24,752 parameters at x2 / x3 / x4.
+    21,284 / 22,729 / 24,752 parameters (weights and biases) at x2 / x3 / x4, of which
+    21,184 / 22,624 / 24,640 are weights.
 
     Parameters
     ----------
@@ -152,6 +170,10 @@ class ESPCN(nn.Module):
     features : (int, int)
         Widths of the two feature layers; the paper's are (64, 32). Change them to trade
         parameters for accuracy.
+    residual : bool
+        Add the output to the bicubic enlargement of the input (:func:`bicubic_upscale`), with
+        the last layer starting at zero, so that the untrained network *is* bicubic; the
+        paper's ESPCN (the default) has no such shortcut and starts far below bicubic.
 
     References
     ----------
@@ -160,20 +182,25 @@ class ESPCN(nn.Module):
     """
 
     def __init__(self, scale: int, channels: int = 1,
-                 features: tuple[int, int] = (64, 32)) -> None:
+                 features: tuple[int, int] = (64, 32), residual: bool = False) -> None:
         super().__init__()
         self.scale = _check_scale(scale)
         self.channels = _check_channels(channels)
+        self.residual = residual
         n1, n2 = features
         self.conv1 = nn.Conv2d(channels, n1, 5, padding=2)
         self.conv2 = nn.Conv2d(n1, n2, 3, padding=1)
         self.conv3 = nn.Conv2d(n2, channels * scale**2, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
+        if residual:  # start exactly at bicubic
+            nn.init.zeros_(self.conv3.weight)
+            nn.init.zeros_(self.conv3.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.tanh(self.conv1(x))
-        x = torch.tanh(self.conv2(x))
-        return self.shuffle(self.conv3(x))
+        y = torch.tanh(self.conv1(x))
+        y = torch.tanh(self.conv2(y))
+        y = self.shuffle(self.conv3(y))
+        return bicubic_upscale(x, self.scale) + y if self.residual else y
 
 
 _SR_LIMITS = {"scale": (2, 8), "channels": {1, 3}}
@@ -181,29 +208,30 @@ _SR_LIMITS = {"scale": (2, 8), "channels": {1, 3}}
 
 @register_model("srcnn-915", task="sr", limits=_SR_LIMITS)
 def srcnn_915(scale: int, channels: int = 1) -> SRCNN:
-    """SRCNN 9-1-5, the paper's base model (8,129 parameters for one channel)."""
+    """SRCNN 9-1-5, the paper's base model (8,032 weights, 8,129 parameters, one channel)."""
     return SRCNN(scale, channels, kernel_sizes=(9, 1, 5))
 
 
 @register_model("srcnn-955", task="sr", limits=_SR_LIMITS)
 def srcnn_955(scale: int, channels: int = 1) -> SRCNN:
-    """SRCNN 9-5-5, the paper's better, slower variant (57,281 parameters)."""
+    """SRCNN 9-5-5, the paper's better, slower variant (57,184 weights, 57,281 parameters)."""
     return SRCNN(scale, channels, kernel_sizes=(9, 5, 5))
 
 
 @register_model("fsrcnn", task="sr", limits={**_SR_LIMITS, "m": (0, 16)})
 def fsrcnn(scale: int, channels: int = 1, d: int = 56, s: int = 12, m: int = 4) -> FSRCNN:
-    """FSRCNN(d, s, m); the paper's model is (56, 12, 4)."""
+    """FSRCNN(d, s, m); the paper's model is (56, 12, 4): 12,464 weights, 12,809 parameters."""
     return FSRCNN(scale, channels, d, s, m)
 
 
 @register_model("fsrcnn-s", task="sr", limits=_SR_LIMITS)
 def fsrcnn_s(scale: int, channels: int = 1) -> FSRCNN:
-    """FSRCNN-s (32, 5, 1), the paper's fast variant."""
+    """FSRCNN-s (32, 5, 1), the paper's fast variant: 3,937 weights, 4,086 parameters."""
     return FSRCNN(scale, channels, d=32, s=5, m=1)
 
 
 @register_model("espcn", task="sr", limits=_SR_LIMITS)
-def espcn(scale: int, channels: int = 1, features: tuple[int, int] = (64, 32)) -> ESPCN:
-    """ESPCN with feature widths (64, 32), as in the paper."""
-    return ESPCN(scale, channels, features)
+def espcn(scale: int, channels: int = 1, features: tuple[int, int] = (64, 32),
+          residual: bool = False) -> ESPCN:
+    """ESPCN with feature widths (64, 32), as in the paper (``residual``: over bicubic)."""
+    return ESPCN(scale, channels, features, residual)

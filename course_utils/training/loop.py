@@ -1,7 +1,8 @@
 """One plain training loop for every unit, and its history.
 
 :func:`fit` runs on whatever :func:`course_utils.device.get_device` finds (CUDA, MPS or the
-CPU), uses mixed precision on CUDA, shows a ``tqdm`` progress bar, measures the validation
+CPU), uses mixed precision on CUDA, shows a ``tqdm`` progress bar (a line of text in executed
+copies, :func:`course_utils.config.text_progress`), measures the validation
 PSNR after every epoch, follows a learning-rate schedule, stops early when the validation
 PSNR stops improving, and returns a :class:`History` that plots the learning curve.
 
@@ -27,6 +28,7 @@ from IPython.display import display
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..config import text_progress
 from ..device import get_device
 from ..metrics import psnr_torch
 from ..models.checkpoint import save_checkpoint
@@ -55,20 +57,27 @@ class History:
     def to_dict(self) -> dict:
         return {**asdict(self), "best_psnr": self.best_psnr}
 
-    def plot(self, axes=None, label: str | None = None):
-        """Plot training loss and validation PSNR against the epoch; returns the axes."""
+    def plot(self, axes=None, label: str | None = None, reference: float | None = None,
+             **style):
+        """Plot training loss and validation PSNR against the training step; returns the axes.
+
+        ``reference`` (dB), e.g. the untrained model's validation PSNR, is subtracted from the
+        curve, so that arms a few tenths of a dB apart do not merge into one line; ``style``
+        goes to ``Axes.plot`` (``marker``, ``ls`` ...).
+        """
         if axes is None:
-            _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-        epochs = range(1, len(self.train_loss) + 1)
-        axes[0].plot(epochs, self.train_loss, marker=".", label=label)
-        axes[0].set(xlabel="epoch", ylabel="training loss", yscale="log",
-                    title="Training loss")
-        axes[1].plot(epochs, self.val_psnr, marker=".", label=label)
-        if self.best_epoch >= 0:
-            axes[1].axvline(self.best_epoch + 1, color="0.6", lw=0.8, ls="--")
-        axes[1].set(xlabel="epoch", ylabel="PSNR (dB)", title="Validation PSNR")
+            _, axes = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+        style = {"marker": ".", **style}
+        axes[0].plot(self.steps, self.train_loss, label=label, **style)
+        axes[0].set(xlabel="training step", ylabel="training loss", yscale="log",
+                    title="Training loss (mean over each epoch)")
+        shift = 0.0 if reference is None else reference
+        axes[1].plot(self.steps, [p - shift for p in self.val_psnr], label=label, **style)
+        axes[1].set(xlabel="training step",
+                    ylabel="PSNR (dB)" if reference is None else "PSNR - reference (dB)",
+                    title="Validation PSNR")
         if label is not None:
-            axes[1].legend()
+            axes[1].legend(fontsize=8)
         return axes
 
 
@@ -110,7 +119,7 @@ def _live_plotter():
     """A callback that redraws the learning curve in place in a notebook (else None)."""
     if get_ipython() is None:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
     plt.close(fig)  # shown through the display handle only
     handle = display(fig, display_id=True)
 
@@ -118,7 +127,6 @@ def _live_plotter():
         for ax in axes:
             ax.clear()
         history.plot(axes)
-        fig.tight_layout()
         handle.update(fig)
 
     return redraw
@@ -219,7 +227,8 @@ def fit(
     history = History()
     best_state = None
     start = time.perf_counter()
-    bar = tqdm(total=total, disable=not progress, unit="step", leave=True)
+    as_text = progress and text_progress()  # a copy for reading: no widget, one line at the end
+    bar = tqdm(total=total, disable=not progress or as_text, unit="step", leave=True)
     for epoch in range(epochs):
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
@@ -263,5 +272,8 @@ def fit(
             history.stopped_early = True
             break
     bar.close()
+    if as_text:
+        print(f"{history.steps[-1]} steps in {history.seconds[-1]:.0f} s; best validation PSNR "
+              f"{history.best_psnr:.2f} dB after epoch {history.best_epoch + 1}")
     model.load_state_dict(best_state)
     return history
