@@ -36,8 +36,9 @@ BEGIN, END = "<!-- models-table -->", "<!-- /models-table -->"
 
 def models_table(cards: list[dict], speeds: dict) -> str:
     """The README's table of shipped models: held-out scores, training time, inference speed."""
-    lines = ["| model | scale | parameters | bicubic PSNR / SSIM | model PSNR / SSIM | gain (dB) "
-             "| training (1 CPU thread) | 512x512 outputs/s (CPU) | peak MiB |",
+    lines = ["| model | scale | parameters (weights + biases) | bicubic PSNR / SSIM "
+             "| model PSNR / SSIM | gain (dB) | training (1 CPU thread) "
+             "| 512x512 outputs/s (CPU) | peak MiB |",
              "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
     for card in cards:
         h = card["heldout"]
