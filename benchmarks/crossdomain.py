@@ -50,12 +50,17 @@ from course_utils.experiments.runner import run_arms, summarize  # noqa: E402
 from course_utils.zoo.shipped import load_pretrained  # noqa: E402
 
 
-def one(domain: str, args: argparse.Namespace) -> dict:
+def domain_data(domain: str, args: argparse.Namespace):
+    """The domain's data at the benchmark's settings (after setting the thread count)."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    data = load_domain_data(domain, args.scale, patch_lr=args.patch, batch=args.batch,
+    return load_domain_data(domain, args.scale, patch_lr=args.patch, batch=args.batch,
                             steps_per_epoch=args.steps)
+
+
+def one(domain: str, args: argparse.Namespace) -> dict:
+    start = time.perf_counter()
+    data = domain_data(domain, args)
     source = load_pretrained(f"{args.model}_x{args.scale}")[0]
     baselines = [evaluate_images(data.heldout, data.task, "bicubic"),
                  evaluate_images(data.heldout, data.task,
@@ -79,11 +84,8 @@ SWEEP = {"scratch": ("lr", (1e-3, 3e-3, 1e-2)),
 
 def sweep(domain: str, args: argparse.Namespace) -> dict:
     """Validation PSNR of each setting of :data:`SWEEP` (mean over seeds)."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    data = load_domain_data(domain, args.scale, patch_lr=args.patch, batch=args.batch,
-                            steps_per_epoch=args.steps)
+    data = domain_data(domain, args)
     rows = []
     for arm_name, (setting, values) in SWEEP.items():
         for value in values:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from conftest import make_smooth
 from course_utils.exercises import unit04 as check
@@ -15,13 +14,7 @@ from course_utils.experiments import Arm, ExperimentData, run_arms
 from course_utils.models import get_model
 from course_utils.models.freeze import freeze_stages, trainable_summary
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def unfrozen_counts(part=lambda parts: parts["encoder"][0]):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from conftest import make_smooth
 from course_utils.data.medical import window
@@ -13,15 +12,10 @@ from course_utils.evaluation.evaluate import evaluate_images, model_method
 from course_utils.exercises import unit05 as check
 from course_utils.exercises.common import WrongAnswer
 from course_utils.experiments import ExperimentData, cross_domain_arms, run_arms
+from course_utils.training import distance_to_source
 from course_utils.zoo import load_pretrained
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +64,7 @@ def test_exercise_2(scans):
     runs = {alpha: l2sp_run(scans, alpha) for alpha in (0.0, 0.1, 10.0)}
     plain = next(a for a in cross_domain_arms() if a.name == "fine-tune all")
     plain = run_arms([plain], scans, epochs=1, n_images=1, progress=False)[0]
-    right = {a: (check.distance_to(r.model, source), r.heldout.mean_psnr) for a, r in runs.items()}
+    right = {a: (distance_to_source(r.model, source), r.heldout.mean_psnr) for a, r in runs.items()}
     assert check.exercise_2(right, source, plain) is True
     with pytest.raises(WrongAnswer, match=r"is \(PSNR, distance\)"):
         check.exercise_2({a: v[::-1] for a, v in right.items()}, source, plain)

@@ -9,9 +9,15 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.models import count_parameters, get_model
+from course_utils.models.backbones import backbone_stages
 from course_utils.models.encoder_decoder import BackboneUNet, FeatureSubPixelSR
-from course_utils.models.freeze import freeze_stages, trainable_summary
-from course_utils.training.finetune import L2SPLoss, l2_sp_penalty, param_groups
+from course_utils.models.freeze import encoder_parameters, freeze_stages, trainable_summary
+from course_utils.training.finetune import (
+    L2SPLoss,
+    distance_to_source,
+    l2_sp_penalty,
+    param_groups,
+)
 from course_utils.training.losses import PerceptualLoss, SSIMLoss
 
 
@@ -148,3 +154,22 @@ def test_l2_sp_penalty_and_loss():
         loss(model(x), y).backward()
         optimizer.step()
     assert l2_sp_penalty(model, loss.source).item() < before
+
+
+def test_encoder_parameters_counts_the_stages_a_design_runs():
+    unet = freeze_stages(BackboneUNet(scale=2, pretrained=False), 3)
+    assert encoder_parameters(unet) == trainable_summary(unet)["encoder"]
+    joint = FeatureSubPixelSR(scale=3, stages=2, pretrained=False)
+    run = [p for stage in backbone_stages(joint.encoder)[:2] for p in stage.parameters()]
+    assert encoder_parameters(joint) == (sum(p.numel() for p in run),) * 2
+    assert encoder_parameters(joint)[1] < trainable_summary(joint)["encoder"][1]
+
+
+def test_distance_to_source():
+    source = get_model("espcn", scale=2, features=(4, 4))
+    model = get_model("espcn", scale=2, features=(4, 4))
+    model.load_state_dict(source.state_dict())
+    assert distance_to_source(model, source) == 0
+    with torch.no_grad():
+        model.conv3.bias.add_(0.5)
+    assert distance_to_source(model, source) == pytest.approx(0.5 * model.conv3.bias.numel() ** 0.5)

@@ -11,20 +11,13 @@ from torch import nn
 from ..data.medical import window
 from ..evaluation.evaluate import evaluate_images, model_method
 from ..experiments.runner import ArmResult, ExperimentData
+from ..training.finetune import distance_to_source
 from .common import attempted, expect, expect_close, expect_keys, passed
 
-__all__ = ["WINDOWS", "distance_to", "exercise_1", "exercise_2", "exercise_3"]
+__all__ = ["WINDOWS", "exercise_1", "exercise_2", "exercise_3"]
 
 #: The two CT windows of exercise 1, (centre, width) in Hounsfield units.
 WINDOWS = {"soft tissue": (40, 400), "lung": (-600, 1500)}
-
-
-def distance_to(model: nn.Module, source: nn.Module) -> float:
-    """:math:`\\lVert\\theta - \\phi\\rVert_2`, how far ``model``'s weights are from
-    ``source``'s."""
-    reference = source.state_dict()
-    return float(sum((p.detach() - reference[k]).pow(2).sum()
-                     for k, p in model.state_dict().items()) ** 0.5)
 
 
 def exercise_1(saturated: Mapping[str, tuple[float, float]] | EllipsisType,
@@ -63,7 +56,7 @@ def exercise_2(sweep: Mapping[float, tuple[float, float]] | EllipsisType,
     for alpha, pair in sweep.items():
         expect(len(tuple(pair)) == 2, f"sweep[{alpha}] should be a pair (distance, PSNR).")
     d0, p0 = sweep[0.0]
-    want_d, want_p = distance_to(plain.model, source), plain.heldout.mean_psnr
+    want_d, want_p = distance_to_source(plain.model, source), plain.heldout.mean_psnr
     expect(abs(d0 - want_p) > 1e-6 or abs(p0 - want_d) > 1e-6,
            "sweep[0.0] is (PSNR, distance); store (distance, PSNR).")
     expect_close(p0, want_p, "sweep[0.0]'s held-out PSNR (alpha = 0 is plain fine-tuning on "

@@ -19,8 +19,8 @@ from torch import nn
 
 from .backbones import backbone_stages
 
-__all__ = ["freeze", "freeze_stages", "keep_frozen_norms_in_eval", "train_last_layers",
-           "trainable_summary", "unfreeze"]
+__all__ = ["encoder_parameters", "freeze", "freeze_stages", "keep_frozen_norms_in_eval",
+           "train_last_layers", "trainable_summary", "unfreeze"]
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -95,3 +95,15 @@ def trainable_summary(model: nn.Module) -> dict[str, tuple[int, int]]:
             summary[name] = (sum(p.numel() for p in params if p.requires_grad),
                              sum(p.numel() for p in params))
     return summary
+
+
+def encoder_parameters(model: nn.Module) -> tuple[int, int]:
+    """``(trainable, all)`` parameters of the encoder stages that ``model`` runs.
+
+    A U-Net runs all five stages of ``model.encoder``; a design that runs only the first
+    ``model.stages`` (:class:`~course_utils.models.encoder_decoder.FeatureSubPixelSR`) is
+    counted over those, not over the stages it holds but never evaluates.
+    """
+    run = backbone_stages(model.encoder)[:getattr(model, "stages", 5)]
+    params = [p for stage in run for p in stage.parameters()]
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["L2SPLoss", "l2_sp_penalty", "param_groups"]
+__all__ = ["L2SPLoss", "distance_to_source", "l2_sp_penalty", "param_groups"]
 
 
 def param_groups(model: nn.Module, lr: float, encoder_lr: float) -> list[dict]:
@@ -35,6 +35,15 @@ def param_groups(model: nn.Module, lr: float, encoder_lr: float) -> list[dict]:
     if encoder:
         groups.append({"params": encoder, "lr": encoder_lr, "name": "encoder"})
     return groups
+
+
+def distance_to_source(model: nn.Module, source: nn.Module) -> float:
+    """:math:`\\lVert\\theta - \\phi\\rVert_2`: how far ``model``'s weights (and buffers) are from
+    ``source``'s, the models having the same state-dict keys. L2-SP (:func:`l2_sp_penalty`)
+    penalises the square of this distance over the trainable weights."""
+    reference = source.state_dict()
+    return float(sum((p.detach() - reference[k]).pow(2).sum()
+                     for k, p in model.state_dict().items()) ** 0.5)
 
 
 def l2_sp_penalty(model: nn.Module, source: dict[str, torch.Tensor], alpha: float = 0.01,
