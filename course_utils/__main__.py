@@ -10,19 +10,61 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
-from .data.io import list_images, load_image, write_text
+from .data.io import MAX_PIXELS, list_images, load_image, write_text
 from .evaluation.evaluate import METHODS, default_method, evaluate_folder, model_method
 from .models.checkpoint import load_checkpoint
 from .models.registry import list_models, model_spec
 from .tasks import SuperResolution, Task, get_task
 from .zoo.recipes import default_recipe, pretrain
 from .zoo.shipped import SHIPPED, load_pretrained, shipped_model, zoo_rows
+
+
+def _positive(kind: type) -> callable:
+    """An argparse type: a number of ``kind`` greater than 0."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _check_output(path: Path, option: str, suffix: str | None = None) -> None:
+    """Fail before any work if ``path`` cannot be written (a folder, a read-only folder)."""
+    if suffix is not None and path.suffix != suffix:
+        raise ValueError(f"{option} {path}: the file must end in {suffix}"
+                         + (" (its model card is written beside it, as .md)"
+                            if suffix == ".safetensors" else "") + ".")
+    if path.is_dir():
+        example = path / ("results.json" if suffix is None else f"model{suffix}")
+        raise ValueError(f"{option} {path} is a folder; give a file name inside it, e.g. "
+                         f"{option} {example}.")
+    folder = next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: cannot write in {folder} (permission denied); "
+                         "choose another place.")
 
 
 def _task(args: argparse.Namespace, implied: str | None = None) -> Task:
@@ -64,6 +106,8 @@ def _method(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.json is not None:
+        _check_output(args.json, "--json")
     task, method = _method(args)
     hr_dir, lr_dir = args.hr, args.lr
     if args.benchmark:
@@ -79,14 +123,14 @@ def _evaluate(args: argparse.Namespace) -> int:
               "--lr to use them instead of the course's imresize)")
     if hr_dir is None:
         raise ValueError("give --hr DIR (a folder of clean images) or --benchmark Set5.")
-    result = evaluate_folder(hr_dir, task, method, lr_dir)
+    result = evaluate_folder(hr_dir, task, method, lr_dir, max_pixels=args.max_pixels)
     recipe = ("modcrop, MATLAB bicubic LR, Y (BT.601; gray images as they are), border crop "
               "= scale" if isinstance(task, SuperResolution)
               else "uint8, full image, every channel, no border")
     print(f"method: {result.method}, task: {task.name}, recipe: {recipe}")
     print(result.table())
     if args.json:
-        write_text(args.json, json.dumps(result.to_dict(), indent=2))
+        write_text(args.json, json.dumps(result.to_dict(), indent=2, allow_nan=False))
         print(f"wrote {args.json}")
     return 0
 
@@ -97,16 +141,22 @@ def _pretrain(args: argparse.Namespace) -> int:
         paths, _ = list_images(args.hr)
         if not paths:
             raise ValueError(f"{args.hr} holds no images (PNG, JPEG, BMP or TIFF).")
-        images = {p.name: load_image(p, alpha="drop") for p in paths}
+        images = {p.name: load_image(p, alpha="warn") for p in paths}
     given = {k: getattr(args, k) for k in ("steps", "epochs", "batch_size", "lr", "seed",
                                             "threads") if getattr(args, k) is not None}
     recipe = replace(default_recipe(args.model, args.scale), **given)
     name = f"{args.model}_x{args.scale}"
     out = args.out or Path(f"{name}.safetensors")
+    _check_output(out, "--out", ".safetensors")
     shipped = {m.name: m for m in SHIPPED}
     if name in shipped and out.resolve() == shipped[name].path.resolve():
-        print("note: overwriting a shipped model; update its SHA-256 in data/registry.tsv")
-    _, card = pretrain(args.model, args.scale, images, recipe, out=out)
+        print("note: overwriting a shipped model; record its SHA-256 in "
+              "course_utils/assets/registry.tsv with `python scripts/register_models.py`")
+    print(f"training {args.model} x{args.scale} on "
+          + (f"the {len(images)} images of {args.hr}" if images else "the natural photos")
+          + f" for {recipe.steps:,} steps; the checkpoint goes to {out} and its model card to "
+          f"{out.with_suffix('.md')} (Ctrl-C stops it and writes nothing)", flush=True)
+    _, card = pretrain(args.model, args.scale, images, recipe, out=out, hr_folder=args.hr)
     h = card["heldout"]
     print(f"trained {args.model} x{args.scale} in {card['training_seconds'] / 60:.1f} min; "
           f"held-out natural photos: {h['psnr']:.2f} dB / {h['ssim']:.4f} "
@@ -143,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--hr", type=Path, help="folder of clean (HR) images (PNG/JPEG/BMP)")
     ev.add_argument("--benchmark", choices=sorted(BENCHMARKS),
                     help="download and use a benchmark set instead of --hr (SR only)")
-    ev.add_argument("--scale", type=int, help="integer SR factor, e.g. 3 (same as --task sr-x3)")
+    ev.add_argument("--scale", type=_positive(int),
+                    help="integer SR factor, e.g. 3 (same as --task sr-x3)")
     ev.add_argument("--task", help="task spec: sr-x3, denoise-25, deblur-1.6, inpaint-0.5, "
                                    "jpeg-10")
     ev.add_argument("--method", choices=sorted(METHODS), help="an interpolation method "
@@ -152,20 +203,26 @@ def main(argv: list[str] | None = None) -> int:
                     help="a shipped model (verified by its SHA-256); `models` lists them")
     ev.add_argument("--checkpoint", type=Path,
                     help="a checkpoint of any registered model (save_checkpoint, pretrain, fit)")
-    ev.add_argument("--tile", type=int, default=128,
+    ev.add_argument("--tile", type=_positive(int), default=128,
                     help="run models on LR tiles of this size to bound memory (default 128)")
     ev.add_argument("--lr", type=Path, help="folder of given input (LR) images, paired by name")
-    ev.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    ev.add_argument("--json", type=Path, help="also write the results to this JSON file (an "
+                    "infinite PSNR, output identical to the target, is written as null)")
+    ev.add_argument("--max-pixels", type=_positive(int), default=MAX_PIXELS,
+                    help=f"refuse larger images before decoding them, to bound memory "
+                         f"(default {MAX_PIXELS:,}: 24 MB per megapixel decoded)")
     pt = sub.add_parser("pretrain", help="train a source SR model with the course recipe")
     pt.add_argument("--model", required=True, choices=_trainable_from_scratch())
-    pt.add_argument("--scale", type=int, required=True)
+    pt.add_argument("--scale", type=_positive(int), required=True)
     pt.add_argument("--hr", type=Path, help="train on this folder of HR images instead of the "
                                             "natural photos")
-    for option, kind in (("--steps", int), ("--epochs", int), ("--batch-size", int),
-                         ("--lr", float), ("--seed", int)):
+    for option, kind in (("--steps", _positive(int)), ("--epochs", _positive(int)),
+                         ("--batch-size", _positive(int)), ("--lr", _positive(float)),
+                         ("--seed", _non_negative_int)):
         pt.add_argument(option, type=kind, help="default: the model's recipe "
                                                 "(course_utils.zoo.recipes.default_recipe)")
-    pt.add_argument("--threads", type=int, help="CPU threads for torch (default: all)")
+    pt.add_argument("--threads", type=_positive(int),
+                    help="CPU threads for torch (default: the CPUs this process may use)")
     pt.add_argument("--out", type=Path, help="checkpoint file (default ./MODEL_xSCALE.safetensors)")
     md = sub.add_parser("models", help="list the shipped models: name, task, parameters, file, "
                                        "SHA-256")
@@ -173,16 +230,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     command = {"evaluate": _evaluate, "pretrain": _pretrain, "models": _models}[args.command]
+    # SIGTERM (a job scheduler, `kill`) unwinds like Ctrl-C, so that every write in progress
+    # removes its temporary file (course_utils.data.io.write_atomically).
+    signal.signal(signal.SIGTERM, _interrupt)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             status = command(args)
-        except (ValueError, FileNotFoundError, NotADirectoryError, DataUnavailableError) as err:
+        except (ValueError, DataUnavailableError) as err:
             print(f"error: {err}", file=sys.stderr)
             status = 2
+        except OSError as err:  # a missing file, a full disk, no permission: names the file
+            print(f"error: {err}", file=sys.stderr)
+            status = 2
+        except KeyboardInterrupt:
+            print(f"interrupted: {args.command} stopped; no file was left half-written.",
+                  file=sys.stderr)
+            status = 130
     for warning in caught:  # one plain line each, without Python's file/line clutter
         print(f"warning: {warning.message}", file=sys.stderr)
     return status
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""Device choice and reproducible seeding."""
+"""Device choice, the CPUs this process may use, and reproducible seeding."""
 
 from __future__ import annotations
 
+import math
+import os
 import platform
 import random
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,6 +27,24 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def available_cpus() -> int:
+    """The CPUs this process may really use: its affinity mask, bounded by a cgroup v2 CPU
+    quota (``/sys/fs/cgroup/cpu.max``, as a container or a CI runner sets it).
+
+    ``os.cpu_count()``, and so torch's default thread count, is the machine's count: in a
+    container limited to 2 of 64 CPUs, 64 threads would fight over 2 and run several times
+    slower than 2 threads.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 (macOS, Windows, older Linux): no quota
+        pass
+    return max(1, cpus or 1)
 
 
 def seed_everything(seed: int) -> np.random.Generator:

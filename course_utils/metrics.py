@@ -416,6 +416,10 @@ def _check_batch(sr: torch.Tensor, hr: torch.Tensor) -> None:
             f"expected two (N, C, H, W) tensors of the same shape, got {tuple(sr.shape)} and "
             f"{tuple(hr.shape)}."
         )
+    for t in (sr, hr):  # int64 (torch.randint's default) would take 2**63 - 1 as its range
+        if not (t.dtype.is_floating_point or t.dtype == torch.uint8):
+            raise TypeError(f"expected float tensors in [0, 1] or uint8 tensors, got {t.dtype}; "
+                            "convert with tensor.float() / 255 (0-255 values) first.")
 
 
 def psnr_torch(sr: torch.Tensor, hr: torch.Tensor,

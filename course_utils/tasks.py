@@ -47,7 +47,7 @@ import numpy as np
 from .checks import check_image, check_scale
 from .degrade import add_gaussian_noise, gaussian_blur, jpeg_compress, make_lr, mask_pixels, modcrop
 from .images import to_float, to_uint8
-from .metrics import restoration_metrics, sr_metrics
+from .metrics import WINDOW_SIZE, restoration_metrics, sr_metrics
 
 __all__ = ["TASKS", "Deblurring", "Denoising", "Inpainting", "JPEGArtifacts", "SuperResolution",
            "Task", "get_task"]
@@ -77,6 +77,11 @@ class Task:
     def border(self) -> int:
         """Pixels cropped from each side before scoring (the SR scale; 0 for restoration)."""
         return 0
+
+    @property
+    def min_side(self) -> int:
+        """The smallest target side the task can score: SSIM's window after the border crop."""
+        return WINDOW_SIZE + 2 * self.border
 
     def target(self, clean: np.ndarray) -> np.ndarray:
         """The ground truth made from a clean image: uint8 (modcropped for SR)."""

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Record the SHA-256 of every shipped model in data/registry.tsv (after retraining one).
+"""Record the SHA-256 of every shipped model in the registry (after retraining one).
 
-    python scripts/register_models.py          # update the rows of data/models/*.safetensors
+    python scripts/register_models.py          # update the rows of models/*.safetensors
     python scripts/register_models.py --inference build/inference.json   # and the speed lines
 
-It also rewrites each model card (data/models/*.md) from the facts stored in its checkpoint,
-with its SHA-256 and, if given, its row of ``benchmarks/inference.py --json``, and the table of
-shipped models in README.md (between its ``<!-- models-table -->`` markers).
+The shipped files live in ``course_utils/assets/`` (package data, so that a wheel has them):
+``registry.tsv`` and ``models/<name>.safetensors``. The script also rewrites each model card
+(``models/<name>.md``) from the facts stored in its checkpoint, with its SHA-256 and, if given,
+its row of ``benchmarks/inference.py --json``, and the table of shipped models in README.md
+(between its ``<!-- models-table -->`` markers). It always works on the checkout's
+``course_utils/assets/``, whatever ``COURSE_DATA_DIR`` says.
 
-Each row's URL is the file's raw address in the course repository, so that an install without
-the data/ folder can download it; the hash is what load_pretrained() checks before loading
+Each row's URL is the file's raw address in the course repository, so that an install that
+lacks the file can download it; the hash is what load_pretrained() checks before loading
 (``course_utils.zoo.shipped``).
 """
 
@@ -24,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from course_utils.config import REPO  # noqa: E402
+from course_utils.data.downloads import ASSETS  # noqa: E402
 from course_utils.data.io import write_text  # noqa: E402
 from course_utils.models.checkpoint import load_checkpoint, sha256_of  # noqa: E402
 from course_utils.tasks import get_task  # noqa: E402
 from course_utils.zoo.cards import model_card  # noqa: E402
 from course_utils.zoo.shipped import SHIPPED  # noqa: E402
 
-LICENCE = "trained by the course from the natural photos listed in data/README.md"
+LICENCE = "trained by the course from the natural photos listed in course_utils/assets/README.md"
 BEGIN, END = "<!-- models-table -->", "<!-- /models-table -->"
 
 
@@ -60,12 +64,13 @@ def main() -> int:
     speeds = {}
     if args.inference:
         speeds = {(r["model"], r["scale"]): r for r in json.loads(args.inference.read_text())}
-    registry = ROOT / "data" / "registry.tsv"
+    registry = ASSETS / "registry.tsv"
     lines = [line for line in registry.read_text().splitlines()
              if not line.startswith("models/")]
     cards = []
     for shipped in SHIPPED:
-        name, scale, path = shipped.architecture, get_task(shipped.task).scale, shipped.path
+        name, scale = shipped.architecture, get_task(shipped.task).scale
+        path = ASSETS / shipped.file  # not shipped.path: COURSE_DATA_DIR may point elsewhere
         if not path.exists():
             print(f"missing {path}; train it with `python -m course_utils pretrain --model "
                   f"{name} --scale {scale} --out {path.relative_to(ROOT)}`", file=sys.stderr)

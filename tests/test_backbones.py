@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import urllib.error
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -10,16 +12,18 @@ from skimage import data as skdata
 from torchvision.models import ResNet18_Weights, resnet18
 
 from course_utils.data import DataUnavailableError
-from course_utils.models import count_parameters
+from course_utils.models import backbones, count_parameters
 from course_utils.models.backbones import (
     as_encoder,
     imagenet_categories,
     imagenet_normalize,
     imagenet_top5,
     load_backbone,
+    load_verified_weights,
     stage_channels,
     stage_features,
 )
+from course_utils.models.checkpoint import sha256_of
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 
@@ -84,16 +88,66 @@ def test_normalize_and_bad_inputs(lite0):
     assert len(imagenet_categories()) == 1000
 
 
+def _named_by_hash(folder, state) -> str:
+    """Save ``state`` in ``folder`` under a torchvision-style name carrying its own hash."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "weights.tmp"
+    torch.save(state, tmp)
+    name = f"resnet18-{sha256_of(tmp)[:8]}.pth"
+    tmp.rename(folder / name)
+    return name
+
+
 def test_torchvision_weights_from_the_hub_cache(tmp_path, monkeypatch):
-    # A file already in the torch hub cache is loaded without a download.
+    # A file already in the torch hub cache, whose SHA-256 matches its name, loads offline.
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the hub cache is $TORCH_HOME/hub
     saved = resnet18(weights=None).state_dict()
-    folder = tmp_path / "hub" / "checkpoints"
-    folder.mkdir(parents=True)
-    torch.save(saved, folder / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1])
+    name = _named_by_hash(tmp_path / "hub" / "checkpoints", saved)
+    monkeypatch.setattr(backbones, "_torchvision_weights",
+                        lambda _: SimpleNamespace(url=f"https://example.org/{name}"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _no_download)
     model = load_backbone("resnet18")
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, saved[key])
+
+
+def _no_download(*args, **kwargs):
+    raise AssertionError("the cached file should have been used")
+
+
+def test_a_cached_file_with_the_wrong_hash_is_refused(tmp_path, monkeypatch):
+    # The course's offline message tells users to put a file in the hub cache: one that is not
+    # torchvision's (here random weights under the real name) is refused before it is read.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    folder = tmp_path / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    cached = folder / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1]
+    torch.save(resnet18(weights=None).state_dict(), cached)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _no_download)
+    with pytest.raises(DataUnavailableError, match="not the published weights file") as err:
+        load_backbone("resnet18")
+    assert str(cached) in str(err.value) and "Delete it" in str(err.value)
+
+
+class _Payload:
+    """Unpickling this calls ``Path.touch(marker)``: code run from a file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_a_pickle_in_the_hub_cache_does_not_run(tmp_path):
+    # Even with a matching hash (an attacker who controls the file and its name), the file is
+    # read with weights_only=True: the payload's code never runs.
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth"
+    torch.save({"weight": _Payload(marker)}, path)
+    with pytest.raises(DataUnavailableError, match="holds more than tensors"):
+        load_verified_weights(path, sha256_of(path)[:8])
+    assert not marker.exists(), "the pickled payload ran"
 
 
 def test_torchvision_weights_offline(tmp_path, monkeypatch):

@@ -206,7 +206,7 @@ def test_load_transparent_rgba(tmp_path, u8, rng):
     a = (alpha / 255)[..., None]
     np.testing.assert_allclose(load_image(path, alpha="white"), u8 / 255 * a + (1 - a),
                                atol=1e-12)
-    with pytest.raises(ValueError, match="alpha must be 'raise', 'drop' or 'white'"):
+    with pytest.raises(ValueError, match="alpha must be 'raise', 'drop', 'warn' or 'white'"):
         load_image(path, alpha="black")
 
 
@@ -455,8 +455,20 @@ def test_registry_from_file(tmp_path):
         Registry.from_file(short)
 
 
+def test_data_dir_is_the_package_assets_folder(tmp_path, monkeypatch):
+    # package data of course_utils, so that a wheel install has it too (tests/test_install.py)
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    assert data.data_dir() == Path(course_utils.__file__).resolve().parent / "assets"
+    assert (data.data_dir() / "registry.tsv").is_file()
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert data.data_dir() == tmp_path
+    with pytest.raises(DataUnavailableError, match=re.escape(f"registry {tmp_path}")
+                       + r"/registry.tsv is missing. Unset COURSE_DATA_DIR"):
+        data.default_registry()
+
+
 def test_shipped_registry():
-    tsv = Path(course_utils.__file__).resolve().parent.parent / "data" / "registry.tsv"
+    tsv = Path(course_utils.__file__).resolve().parent / "assets" / "registry.tsv"
     registry = Registry.from_file(tsv)
     names = {e.name for e in registry}
     expected = {f"{bench}/x{s}/{kind}/img_{i:03d}.png"
@@ -474,7 +486,8 @@ def test_shipped_registry():
             assert "CC BY-SA 4.0" in entry.licence
             continue
         if entry.name.startswith("models/"):  # the course's own source models (unit 03)
-            assert entry.url == (f"https://raw.githubusercontent.com/{REPO}/main/data/"
+            assert entry.url == (f"https://raw.githubusercontent.com/{REPO}/main/"
+                                 "course_utils/assets/"
                                  f"{entry.name}"), entry.name
             continue
         assert entry.url.startswith(SELFEXSR), entry.name

@@ -8,6 +8,7 @@ import importlib.util
 import io
 import tarfile
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -312,7 +313,8 @@ def test_mednist_images_download_unpack_and_sample(http_server, tmp_path):
     images = catalogue.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
     assert len(images) == 4 and {k.split("/")[0] for k in images} == {"CXR", "Hand"}
     assert all(im.shape == (64, 64) and 0 <= im.min() and im.max() <= 1 for im in images.values())
-    marker = tmp_path / "cache" / "MedNIST" / "extracted" / ".complete"
+    sha = registry.entries[catalogue.MEDNIST].sha256
+    marker = tmp_path / "cache" / "MedNIST" / f"extracted-{sha[:16]}" / ".complete"
     assert marker.exists()
     again = catalogue.mednist_images(2, classes=("CXR", "Hand"), seed=1, registry=registry)
     assert list(again) == list(images)  # same seed, same images; unpacked only once
@@ -328,7 +330,37 @@ def test_mednist_corrupt_archive_leaves_nothing_half_unpacked(http_server, tmp_p
     with pytest.raises(DataUnavailableError, match="could not unpack"):
         catalogue.mednist_images(1, classes=("CXR",), registry=registry)
     folder = tmp_path / "cache" / "MedNIST"
-    assert not (folder / "extracted").exists() and not list(folder.glob(".extracting-*"))
+    assert not list(folder.glob("extracted*")) and not list(folder.glob(".extracting-*"))
+
+
+def test_a_changed_archive_is_unpacked_again(tmp_path):
+    # The extraction is keyed by the archive's SHA-256: a new version never reuses the old one.
+    archive = tmp_path / "MedNIST.tar.gz"
+    archive.write_bytes(_mednist_archive(1))
+    old = catalogue._extract_once(archive, hashlib.sha256(archive.read_bytes()).hexdigest())
+    archive.write_bytes(_mednist_archive(2))
+    new = catalogue._extract_once(archive, hashlib.sha256(archive.read_bytes()).hexdigest())
+    assert new != old and len(list(new.glob("*/CXR/*.jpeg"))) == 2
+
+
+def test_concurrent_extractions_all_succeed(tmp_path):
+    # Three unpackings of one archive at once: one rename wins, the others use its folder.
+    archive = tmp_path / "MedNIST.tar.gz"
+    archive.write_bytes(_mednist_archive(3))
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(lambda _: catalogue._extract_once(archive, sha), range(3)))
+    assert len(set(done)) == 1 and (done[0] / ".complete").exists()
+    assert not list(tmp_path.glob(".extracting-*")), "every loser removed its partial folder"
+
+
+def test_what_a_killed_extraction_left_is_removed(tmp_path):
+    archive = tmp_path / "MedNIST.tar.gz"
+    archive.write_bytes(_mednist_archive(1))
+    dead = tmp_path / ".extracting-999999999-abcd"  # no process has this id
+    (dead / "MedNIST").mkdir(parents=True)
+    catalogue._extract_once(archive, hashlib.sha256(archive.read_bytes()).hexdigest())
+    assert not dead.exists()
 
 
 def test_mednist_offline_says_where_to_put_the_file(tmp_path, closed_port):

@@ -204,13 +204,15 @@ def test_non_image_files_are_skipped_with_a_warning(hr_folder):
     messages = sorted(str(w.message) for w in record)
     assert len(messages) == 2
     assert messages[0].startswith("skipping README.txt in the HR folder: not an image file")
-    assert messages[1].startswith("skipping broken.png in the HR folder: could not read")
+    assert messages[1].startswith("skipping broken.png: could not read")
+    assert [s["image"] for s in result.skipped] == ["broken.png"]
+    assert "skipped 1 of 4 images: broken.png" in result.table()
 
 
 def test_evaluate_folder_errors(tmp_path, hr_folder, smooth):
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ValueError, match="holds no readable images"):
+    with pytest.raises(ValueError, match="holds no image files"):
         evaluate_folder(empty, "sr-x2")
     with pytest.raises(NotADirectoryError):
         evaluate_folder(tmp_path / "missing", "sr-x2")
@@ -406,7 +408,7 @@ def test_cli_empty_folder(cli, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli("--hr", tmp_path / "empty", "--scale", 2) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "holds no readable images" in err
+    assert err.startswith("error: ") and "holds no image files" in err
 
 
 def test_cli_missing_folder(cli, tmp_path, capsys):

@@ -194,7 +194,7 @@ def test_zoo_rows_describe_the_shipped_files():
         assert row["architecture"] == shipped.architecture
         assert row["task"] == shipped.task == f"sr-x{scale}"
         assert row["scale or strength"] == f"x{scale}"
-        assert row["file"] == f"data/{shipped.file}"
+        assert row["file"] == f"course_utils/assets/{shipped.file}"
         assert row["sha256"] == sha256_of(shipped.path)
         assert row["parameters"] == count_parameters(load_pretrained(shipped.name)[0])
 

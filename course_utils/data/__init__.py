@@ -3,7 +3,7 @@
 Modules
 -------
 io         reading images with the field's readers (Pillow, pypng), atomic writing, folders
-downloads  the course's data folder, checksummed downloads (``data/registry.tsv``), benchmarks
+downloads  the course's data folder (``course_utils/assets/``), checksummed downloads, benchmarks
 medical    DICOM (pydicom) and NIfTI (nibabel) readers, windowing
 catalogue  every image domain (natural, medical, satellite ...), its splits and readers
 pairs      (input, target) patches and validation pairs of any task

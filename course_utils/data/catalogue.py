@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import shutil
 import tarfile
 import tempfile
@@ -50,7 +51,7 @@ from PIL import Image
 from ..degrade import imresize
 from ..images import to_float, to_uint8
 from .downloads import DataUnavailableError, Registry, default_registry
-from .io import load_image
+from .io import load_image, remove_dead_partials
 from .medical import percentile_window, read_dicom, read_nifti_slices, window
 
 __all__ = ["DOMAINS", "MAX_SIDE", "MEDICAL", "MEDNIST", "MEDNIST_CLASSES", "NATURAL",
@@ -321,27 +322,39 @@ def domain_images(domain: str, split: str = "train",
 
 #: MedNIST's registry name: 64x64 JPEG images of six kinds of scan, gathered from TCIA, the
 #: RSNA Bone Age Challenge and the NIH Chest X-ray set by B. J. Erickson (Mayo Clinic), CC
-#: BY-SA 4.0, as packaged by MONAI (data/registry.tsv gives its URL and SHA-256).
+#: BY-SA 4.0, as packaged by MONAI (course_utils/assets/registry.tsv gives its URL and SHA-256).
 MEDNIST = "MedNIST/MedNIST.tar.gz"
 MEDNIST_CLASSES = ("AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Hand", "HeadCT")
 
 
-def _extract_once(archive: Path) -> Path:
-    """Unpack ``archive`` beside itself, once; a half-finished extraction is never used."""
-    done = archive.parent / "extracted"
+def _extract_once(archive: Path, sha256: str) -> Path:
+    """Unpack ``archive`` beside itself, once per version of it; a half-finished extraction
+    is never used.
+
+    The folder is named after the archive's SHA-256, so a changed archive gets a new
+    extraction instead of the stale one. Each process unpacks into a folder of its own and
+    renames it into place; when several unpack at once, the first rename wins and the others
+    use its result. What a killed process left is removed by the next call.
+    """
+    done = archive.parent / f"extracted-{sha256[:16]}"
     if (done / ".complete").exists():
         return done
-    partial = Path(tempfile.mkdtemp(prefix=".extracting-", dir=archive.parent))
+    remove_dead_partials(archive.parent, ".extracting-")
+    partial = Path(tempfile.mkdtemp(prefix=f".extracting-{os.getpid()}-", dir=archive.parent))
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(partial, filter="data")  # "data": no absolute paths, no links out
         (partial / ".complete").touch()
-        shutil.rmtree(done, ignore_errors=True)
-        partial.rename(done)
+        try:
+            partial.rename(done)
+        except OSError:
+            if not (done / ".complete").exists():  # not another process's finished folder
+                raise
     except (tarfile.TarError, OSError, EOFError) as err:
-        shutil.rmtree(partial, ignore_errors=True)
         raise DataUnavailableError(f"could not unpack {archive} ({type(err).__name__}: {err}); "
                                    "delete it and fetch it again.") from err
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return done
 
 
@@ -366,7 +379,8 @@ def mednist_images(per_class: int = 4, classes: tuple[str, ...] = MEDNIST_CLASSE
     if unknown or per_class < 1:
         raise ValueError(f"classes must be among {', '.join(MEDNIST_CLASSES)} and per_class at "
                          f"least 1; got unknown {sorted(unknown)} and per_class={per_class}.")
-    root = _extract_once((registry or default_registry()).fetch(MEDNIST))
+    registry = registry or default_registry()
+    root = _extract_once(registry.fetch(MEDNIST), registry.entries[MEDNIST].sha256)
     rng = np.random.default_rng(seed)
     images = {}
     for kind in classes:

@@ -1,15 +1,18 @@
 """Checksummed downloads and the course's data folder.
 
-Downloads go through a registry (name, URL, SHA-256, licence) in ``data/registry.tsv`` and
-land in a cache folder (``COURSE_DATA_CACHE`` overrides it). Every use re-verifies the
-cached file's hash; a download is written to a temporary file and only moved into place once
-its hash matches, so an interrupted or corrupted download never poisons the cache.
+Downloads go through a registry (name, URL, SHA-256, licence), ``registry.tsv`` in the
+course's data folder (:func:`data_dir`), and land in a cache folder (``COURSE_DATA_CACHE``
+overrides it). Every use re-verifies the cached file's hash; a download is written to a
+temporary file and only moved into place once its hash matches, so an interrupted or corrupted
+download never poisons the cache.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +20,25 @@ from pathlib import Path
 import pooch
 
 from ..checks import check_scale
+from .io import remove_dead_partials, sha256_of
 
 __all__ = ["BENCHMARKS", "DataUnavailableError", "Entry", "Registry", "cache_dir", "data_dir",
            "default_registry", "fetch", "fetch_benchmark"]
 
 
-def data_dir() -> Path:
-    """The course's ``data/`` folder (beside ``course_utils/``; ``COURSE_DATA_DIR`` overrides)."""
-    override = os.environ.get("COURSE_DATA_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "data"
+#: The files the course ships (the registry, the source models and their cards), package data
+#: of ``course_utils`` so that a wheel install has them as well as a checkout.
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
+
+def data_dir() -> Path:
+    """The course's data folder: ``course_utils/assets/`` (``COURSE_DATA_DIR`` overrides it).
+
+    It holds ``registry.tsv``, ``models/`` and ``README.md`` (their sources and licences), in
+    a checkout and in an installed package alike.
+    """
+    override = os.environ.get("COURSE_DATA_DIR")
+    return Path(override) if override else ASSETS
 
 
 class DataUnavailableError(RuntimeError):
@@ -114,15 +126,18 @@ class Registry:
             raise KeyError(f"{name!r} is not in the registry. Similar names: {close}")
         entry = self.entries[name]
         target = self.path(name)
+        if target.is_file() and sha256_of(target) == entry.sha256:
+            return target
         existed = target.exists()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Each download goes to a folder of its own process, moved into place once its hash
+        # matches; what a killed process left (pooch's tmpXXXX file) goes with its folder.
+        remove_dead_partials(target.parent, ".download-")
+        staging = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-", dir=target.parent))
         try:
-            path = pooch.retrieve(
-                entry.url,
-                known_hash=f"sha256:{entry.sha256}",
-                fname=Path(entry.name).name,
-                path=target.parent,
-                progressbar=progress,
-            )
+            path = pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}",
+                                  fname=target.name, path=staging, progressbar=progress)
+            os.replace(path, target)
         except Exception as err:  # pooch raises requests', urllib3's and its own errors
             problem = (
                 f"the cached copy at {target} does not match its SHA-256 and could not be "
@@ -139,12 +154,20 @@ class Registry:
                 f"(folder {target.parent}); it is used as soon as its hash matches. "
                 "Set COURSE_DATA_CACHE to use another cache folder."
             ) from err
-        return Path(path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
 
 
 def default_registry() -> Registry:
-    """The course registry shipped in ``data/registry.tsv``."""
-    return Registry.from_file(data_dir() / "registry.tsv")
+    """The course registry shipped in ``registry.tsv`` of :func:`data_dir`."""
+    path = data_dir() / "registry.tsv"
+    if not path.is_file():
+        raise DataUnavailableError(
+            f"the course's download registry {path} is missing. Unset COURSE_DATA_DIR if it "
+            "points at another folder; in a checkout restore the folder (`git checkout -- "
+            "course_utils/assets`); otherwise reinstall the course package.")
+    return Registry.from_file(path)
 
 
 def fetch(name: str, progress: bool = True) -> Path:
@@ -172,8 +195,23 @@ def fetch_benchmark(
     if scale not in (2, 3, 4):
         raise ValueError(f"{name} is registered at scales 2, 3 and 4, not {scale}.")
     registry = registry or default_registry()
-    hr, lr = [], []
-    for i in range(1, BENCHMARKS[name] + 1):
-        hr.append(registry.fetch(f"{name}/x{scale}/HR/img_{i:03d}.png"))
-        lr.append(registry.fetch(f"{name}/x{scale}/LR/img_{i:03d}.png"))
-    return hr, lr
+    files = {kind: [f"{name}/x{scale}/{kind}/img_{i:03d}.png"
+                    for i in range(1, BENCHMARKS[name] + 1)] for kind in ("HR", "LR")}
+    paths, missing, reason = {"HR": [], "LR": []}, [], ""
+    for kind, names in files.items():
+        for file in names:
+            try:
+                paths[kind].append(registry.fetch(file))
+            except DataUnavailableError as err:
+                missing.append(file)
+                reason = reason or str(err.__cause__ or err).splitlines()[0]
+    if missing:
+        where = "\n".join(f"  {registry.entries[f].url}\n    -> {registry.path(f)}"
+                          for f in missing)
+        raise DataUnavailableError(
+            f"{len(missing)} of the {sum(map(len, files.values()))} files of {name} x{scale} "
+            f"could not be downloaded ({reason}). If you are offline, download each by hand "
+            f"and save it where its arrow points (it is used as soon as its SHA-256 matches):\n"
+            f"{where}\nOr score a folder of your own clean images instead: "
+            f"evaluate --hr DIR --scale {scale}.")
+    return paths["HR"], paths["LR"]

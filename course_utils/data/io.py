@@ -1,7 +1,10 @@
 """Image files in and out: reading with the field's readers, atomic writing, folders.
 
-* Files are read with Pillow (PNG, JPEG, BMP, TIFF ...); 16-bit colour PNGs, which Pillow
-  would silently cut to 8 bits, are read with pypng.
+* Files are read with Pillow (PNG, JPEG, BMP, TIFF ...); 16-bit colour PNGs and TIFFs, which
+  Pillow would silently cut to 8 bits, are read with pypng and tifffile.
+* Memory is bounded: an image of more than :data:`MAX_PIXELS` pixels is refused from its
+  header, before it is decoded (``max_pixels`` raises the limit), and :class:`ImageFolder`
+  reads a folder's images one at a time, when each is used.
 * What comes back follows :mod:`course_utils.images`: float64 in [0, 1], ``(H, W)`` or
   ``(H, W, 3)``. Every conversion (bit depth, palette, CMYK, EXIF rotation, alpha) is
   documented in :func:`load_image`; transparency is never dropped silently.
@@ -9,20 +12,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+import tifffile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..checks import check_image
 from ..images import to_float, to_uint8
 
-__all__ = ["IMAGE_EXTENSIONS", "center_crop", "list_images", "load_image", "save_image",
-           "write_text"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageFolder", "ImageTooLarge", "center_crop",
+           "list_images", "load_image", "remove_dead_partials", "save_image", "sha256_of",
+           "write_atomically", "write_text"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+#: The largest image :func:`load_image` decodes by default: 40 megapixels, a little more than a
+#: 6000x6000 photo. Decoded as float64 RGB, one megapixel takes 24 MB, so the limit keeps one
+#: image under 1 GB; a small file can hold a huge image (a PNG of 9600x9600 zeros is 89 KB).
+MAX_PIXELS = 40_000_000
 
 
 def _png_header(path: Path) -> tuple[int, int] | None:
@@ -50,7 +64,29 @@ def _read_png16_colour(path: Path) -> np.ndarray:
     return array.reshape(height, width, info["planes"])
 
 
-def load_image(path: str | os.PathLike, *, alpha: str = "raise") -> np.ndarray:
+class ImageTooLarge(ValueError):
+    """An image file holds more pixels than the limit (:data:`MAX_PIXELS`)."""
+
+
+def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"{path} is {width}x{height} pixels ({width * height / 1e6:.1f} MP), more than the "
+            f"limit of {max_pixels / 1e6:g} MP that keeps memory bounded (24 MB per megapixel "
+            "once decoded); it was not decoded. Use a smaller image, or raise the limit "
+            "(load_image(..., max_pixels=N); the evaluate command's --max-pixels).")
+
+
+def _read_tiff16(path: Path) -> np.ndarray:
+    # tifffile keeps every bit of 16-bit colour TIFFs, which Pillow cuts to 8 bits.
+    array = tifffile.imread(path)
+    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
+        array = np.moveaxis(array, 0, -1)  # planar (C, H, W) storage
+    return array
+
+
+def load_image(path: str | os.PathLike, *, alpha: str = "raise",
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an image file as float64 in [0, 1], shape (H, W) or (H, W, 3).
 
     Conversions (all documented, none silent):
@@ -59,39 +95,59 @@ def load_image(path: str | os.PathLike, *, alpha: str = "raise") -> np.ndarray:
     * Palette images are expanded to RGB (or grayscale if the palette is gray).
     * CMYK JPEGs are converted to RGB by Pillow; an EXIF orientation tag is applied.
     * An alpha channel (RGBA, LA): if every pixel is opaque it is dropped. Otherwise,
-      ``alpha="raise"`` (default) raises, ``alpha="drop"`` drops it, and ``alpha="white"``
-      composites the image over a white background.
+      ``alpha="raise"`` (default) raises, ``alpha="drop"`` drops it, ``alpha="warn"`` drops it
+      with a warning that names the file, and ``alpha="white"`` composites the image over a
+      white background.
 
     Parameters
     ----------
     path : str or path-like
-    alpha : {"raise", "drop", "white"}
+    alpha : {"raise", "drop", "warn", "white"}
+    max_pixels : int
+        Refuse images with more pixels (:data:`MAX_PIXELS`), checked from the file's header
+        before anything is decoded.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not a readable image (corrupt, truncated, or another format), or it
-        has transparency and ``alpha="raise"``.
+        If the file is not a readable image (corrupt, truncated, or another format), it is
+        larger than ``max_pixels``, or it has transparency and ``alpha="raise"``.
     """
-    if alpha not in ("raise", "drop", "white"):
-        raise ValueError(f"alpha must be 'raise', 'drop' or 'white', got {alpha!r}.")
+    if alpha not in ("raise", "drop", "warn", "white"):
+        raise ValueError(f"alpha must be 'raise', 'drop', 'warn' or 'white', got {alpha!r}.")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no image file at {path}.")
     try:
-        header = _png_header(path)
-        # 16-bit RGB, gray+alpha, RGBA (colour types 2, 4, 6): Pillow would cut them to 8 bits.
-        if header is not None and header[0] == 16 and header[1] in (2, 4, 6):
-            array = _read_png16_colour(path)
-        else:
-            with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # Pillow's own bomb limit (89 MP: a warning, 179 MP: an error) is replaced by
+            # max_pixels, checked below from the header before anything is decoded.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                im = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+        with im:
+            _check_size(path, *im.size, max_pixels)
+            header = _png_header(path)
+            bits = im.tag_v2.get(258, (8,)) if im.format == "TIFF" else (8,)
+            # 16-bit RGB, gray+alpha, RGBA (colour types 2, 4, 6): Pillow would cut them to 8 bits.
+            if header is not None and header[0] == 16 and header[1] in (2, 4, 6):
+                array = _read_png16_colour(path)
+            elif max(bits) > 8 and len(bits) > 1:  # a 16-bit colour TIFF
+                array = _read_tiff16(path)
+            else:
                 # Phone photos store their rotation in EXIF; apply it as viewers do.
                 im = ImageOps.exif_transpose(im)
                 im.load()
                 array = _pil_to_array(im)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except ImageTooLarge:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            tifffile.TiffFileError) as err:
         raise ValueError(
             f"could not read {path} as an image ({type(err).__name__}: {err}). The file may be "
             "truncated or corrupt, or not an image at all; supported: PNG, JPEG, BMP, TIFF."
@@ -131,6 +187,10 @@ def _remove_alpha(image: np.ndarray, alpha: str, path: Path) -> np.ndarray:
         image = colour * opacity + (1.0 - opacity)
     elif alpha == "drop" or np.all(opacity == 1.0):
         image = colour
+    elif alpha == "warn":
+        warnings.warn(f"{path} has transparent pixels: its alpha channel was dropped (the "
+                      "colours are scored as they are stored)", stacklevel=3)
+        image = colour
     else:
         raise ValueError(
             f"{path} has transparent pixels (alpha channel). Choose what they mean: "
@@ -139,14 +199,63 @@ def _remove_alpha(image: np.ndarray, alpha: str, path: Path) -> np.ndarray:
     return image[..., 0] if image.shape[2] == 1 else image
 
 
-def _replace_atomically(path: Path, write) -> Path:
-    """Write with ``write(tmp)`` to a temporary file beside ``path``, then rename it into place:
-    an interrupted write (a crash, Ctrl-C, a full disk) never leaves half a file at ``path``."""
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, in hex (read in 1 MiB blocks: memory stays small)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_dead_partials(folder: Path, prefix: str) -> None:
+    """Remove the temporary files or folders ``PREFIX<pid>-...`` in ``folder`` whose process
+    is gone: what a process killed outright (SIGKILL) left behind. A live process's are kept,
+    so that several processes can work in one cache at once."""
+    for stale in folder.glob(f"{prefix}*"):
+        pid = stale.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
+    """Write a file with ``write(tmp)`` to a temporary file beside ``path``, then rename it
+    into place: an interrupted write (a crash, Ctrl-C, SIGTERM, a full disk) never leaves half
+    a file at ``path``, and an existing file stays whole until the new one is complete.
+
+    The temporary file (``.NAME.PID-XXXX.partial``) is removed on any error; one left by a
+    process killed outright (SIGKILL) is removed by the next write to ``path``. The file gets
+    the permissions of any new file (``0o666`` minus the umask), not ``mkstemp``'s ``0o600``.
+    Every file the course writes goes through here (images, model cards, JSON results,
+    checkpoints).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; give a file name "
+                                f"inside it, e.g. {path / 'results.json'}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    remove_dead_partials(path.parent, f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-",
+                               suffix=".partial")
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)  # read the umask (there is no other way), then put it back
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # after write: a writer may replace the file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -173,13 +282,13 @@ def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     pixels = to_uint8(image)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[..., 0]
-    return _replace_atomically(path, lambda tmp: Image.fromarray(pixels).save(
+    return write_atomically(path, lambda tmp: Image.fromarray(pixels).save(
         tmp, format=formats[path.suffix.lower()]))
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write a text file (a model card, a JSON report, a registry) atomically."""
-    return _replace_atomically(Path(path), lambda tmp: Path(tmp).write_text(text))
+    return write_atomically(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 def center_crop(image: np.ndarray, size: int | None) -> np.ndarray:
@@ -210,3 +319,47 @@ def list_images(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
     images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
     return images, [p for p in files if p not in images]
 
+
+
+class ImageFolder(Mapping):
+    """The image files of a folder as ``{key: image}``, each read only when it is looked up.
+
+    Nothing is decoded up front: scoring a folder of photos holds one of them in memory at a
+    time, not the whole folder. Files that are not images (by extension) are skipped with a
+    warning; an unreadable image raises ``ValueError`` when it is looked up, naming the file. A
+    transparent image's alpha channel is dropped with a warning (``load_image(alpha="warn")``).
+
+    Parameters
+    ----------
+    folder : path
+    role : str
+        What the folder holds, for messages ("HR", "LR").
+    names : mapping, optional
+        ``{key: file name}`` to look images up under other keys (LR files paired with HR
+        names); default: every image file under its own name.
+    max_pixels : int
+        :func:`load_image`'s limit.
+    """
+
+    def __init__(self, folder: str | os.PathLike, role: str = "image",
+                 names: Mapping[str, str] | None = None, max_pixels: int = MAX_PIXELS) -> None:
+        folder = Path(folder)
+        paths, others = list_images(folder)
+        for p in others:
+            warnings.warn(f"skipping {p.name} in the {role} folder: not an image file",
+                          stacklevel=2)
+        if not paths:
+            raise ValueError(f"the {role} folder {folder} holds no image files (PNG, JPEG, BMP "
+                             "or TIFF).")
+        by_name = {p.name: p for p in paths}
+        self.paths = {key: by_name[name] for key, name in names.items()} if names else by_name
+        self.role, self.max_pixels = role, max_pixels
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return load_image(self.paths[key], alpha="warn", max_pixels=self.max_pixels)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from ..data.io import list_images, load_image
+from ..data.io import MAX_PIXELS, ImageFolder
 from ..degrade import imresize, resize
 from ..images import to_float, to_uint8
 from ..tasks import Task, get_task
@@ -84,11 +84,16 @@ def resolve_method(method: str | Method) -> tuple[str, Method]:
 
 @dataclass
 class EvaluationResult:
-    """Per-image rows and the means, as printed by the evaluation command."""
+    """Per-image rows and the means, as printed by the evaluation command.
+
+    ``skipped`` lists the images that could not be scored (unreadable, or too small for the
+    task), each with the reason, as the warnings said.
+    """
 
     method: str
     task: str
     rows: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
 
     @property
     def mean_psnr(self) -> float:
@@ -99,7 +104,14 @@ class EvaluationResult:
         return float(np.mean([r["ssim"] for r in self.rows]))
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "mean_psnr": self.mean_psnr, "mean_ssim": self.mean_ssim}
+        """The result as JSON-ready values; an infinite PSNR (output identical to the target)
+        becomes ``None`` (JSON ``null``), because JSON has no infinity."""
+        def finite(value):
+            return value if not isinstance(value, float) or np.isfinite(value) else None
+
+        data = {**asdict(self), "mean_psnr": self.mean_psnr, "mean_ssim": self.mean_ssim}
+        data["rows"] = [{k: finite(v) for k, v in row.items()} for row in data["rows"]]
+        return {k: finite(v) for k, v in data.items()}
 
     def table(self) -> str:
         """A plain-text table: one row per image, then the mean."""
@@ -108,23 +120,11 @@ class EvaluationResult:
             size = f"{r['height']}x{r['width']}"
             lines.append(f"{r['image']:<28} {size:>11} {r['psnr']:>10.2f} {r['ssim']:>7.4f}")
         lines.append(f"{'mean':<28} {'':>11} {self.mean_psnr:>10.2f} {self.mean_ssim:>7.4f}")
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} of "
+                         f"{len(self.skipped) + len(self.rows)} images: "
+                         + ", ".join(s["image"] for s in self.skipped) + " (see the warnings)")
         return "\n".join(lines)
-
-
-def _read_folder(folder: Path, role: str) -> dict[str, tuple[Path, np.ndarray]]:
-    paths, others = list_images(folder)
-    for p in others:
-        warnings.warn(f"skipping {p.name} in the {role} folder: not an image file", stacklevel=3)
-    images = {}
-    for p in paths:
-        try:
-            images[p.name] = (p, load_image(p, alpha="drop"))
-        except ValueError as err:
-            warnings.warn(f"skipping {p.name} in the {role} folder: {err}", stacklevel=3)
-    if not images:
-        raise ValueError(f"the {role} folder {folder} holds no readable images "
-                         "(PNG, JPEG, BMP or TIFF).")
-    return images
 
 
 def _pair_key(name: str) -> str:
@@ -138,80 +138,121 @@ def evaluate_folder(
     task: Task | str,
     method: str | Method | None = None,
     lr_dir: str | Path | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> EvaluationResult:
     """Score ``method`` on the task ``task`` for every image of ``hr_dir``.
 
+    The images are read one at a time (:class:`~course_utils.data.io.ImageFolder`), so the
+    memory used is that of the largest image, not of the folder.
+
     Parameters
     ----------
-    hr_dir : folder of clean (HR) images (PNG/JPEG/BMP/TIFF; RGB or grayscale). Other files
-        are skipped with a warning.
+    hr_dir : folder of clean (HR) images (PNG/JPEG/BMP/TIFF; RGB or grayscale). Other files,
+        unreadable images and images too small for the task are skipped with a warning.
     task : a :mod:`course_utils.tasks` task or its spec (``"sr-x3"``, ``"denoise-25"`` ...)
     method : a key of :data:`METHODS`, or a function ``(input, scale) -> output``; default
         the task's baseline (:func:`default_method`)
     lr_dir : optional folder of given input (LR) images, paired with the HR images by file
         name (an ``_HR``/``_LR`` suffix is ignored). Without it, the task makes them.
+    max_pixels : images with more pixels are refused before they are decoded
+        (:data:`~course_utils.data.io.MAX_PIXELS`).
 
     Raises
     ------
     ValueError
-        Empty folder, unpaired images, or an input image whose size times the scale is not
-        the target's size.
+        Empty folder, unpaired images, an input image whose size times the scale is not
+        the target's size, or no image that could be scored.
     """
     task = get_task(task)
     method = method or default_method(task)
     resolve_method(method)  # an unknown name fails before any image is read
-    hr_images = _read_folder(Path(hr_dir), "HR")
-    lr_images = None
+    hr = ImageFolder(hr_dir, "HR", max_pixels=max_pixels)
+    lr = None
     if lr_dir is not None:
-        lr_by_key = {_pair_key(n): v for n, v in _read_folder(Path(lr_dir), "LR").items()}
-        missing = [n for n in hr_images if _pair_key(n) not in lr_by_key]
+        lr_names = {_pair_key(n): n for n in ImageFolder(lr_dir, "LR")}
+        missing = [n for n in hr if _pair_key(n) not in lr_names]
         if missing:
             raise ValueError(f"no LR image in {lr_dir} for the HR images {missing}; LR files "
                              "must have the same names (an _HR/_LR suffix may differ).")
-        lr_images = {n: lr_by_key[_pair_key(n)] for n in hr_images}
-
-    hr = {name: image for name, (_, image) in hr_images.items()}
-    return evaluate_images(hr, task, method, lr_images)
+        lr = ImageFolder(lr_dir, "LR", names={n: lr_names[_pair_key(n)] for n in hr},
+                         max_pixels=max_pixels)
+    return evaluate_images(hr, task, method, lr)
 
 
 def evaluate_images(
     hr_images: Mapping[str, np.ndarray],
     task: Task | str,
     method: str | Method | None = None,
-    lr_images: Mapping[str, tuple[Path, np.ndarray]] | None = None,
+    lr_images: Mapping[str, np.ndarray] | None = None,
     seed: int = 0,
 ) -> EvaluationResult:
-    """Score ``method`` on the task ``task`` for in-memory clean images, ``{name: image}``.
+    """Score ``method`` on the task ``task`` for clean images, ``{name: image}``.
 
     ``method`` is a key of :data:`METHODS` or a function ``(input, scale) -> output``, such
     as a trained model wrapped by :func:`model_method` (default: :func:`default_method`).
-    ``lr_images`` optionally gives the input of each image, as ``{name: (path, image)}``;
-    otherwise the task makes it (image ``i`` degraded with a generator seeded ``(seed, i)``,
-    as :func:`course_utils.data.pairs.validation_pairs` does).
+    ``lr_images`` optionally gives the input of each image under the same names; otherwise
+    the task makes it (image ``i`` degraded with a generator seeded ``(seed, i)``, as
+    :func:`course_utils.data.pairs.validation_pairs` does). Each image is looked up only when
+    it is scored, so an :class:`~course_utils.data.io.ImageFolder` is read one image at a time.
+
+    An image that cannot be read (``ValueError`` on look-up) or is smaller than the task can
+    score (:attr:`~course_utils.tasks.Task.min_side`) is skipped with a warning and listed in
+    ``result.skipped``.
+
+    Raises
+    ------
+    ValueError
+        The method returned NaN or inf values, or an output of the wrong shape; a given input
+        of the wrong size; every image was skipped.
     """
     task = get_task(task)
     label, run = resolve_method(method or default_method(task))
     scale = task.scale
     result = EvaluationResult(method=label, task=task.name)
-    for i, (name, clean) in enumerate(hr_images.items()):
+
+    def skip(name: str, reason: str) -> None:
+        warnings.warn(f"skipping {name}: {reason}", stacklevel=3)
+        result.skipped.append({"image": name, "reason": reason})
+
+    for i, name in enumerate(hr_images):
+        try:
+            clean = hr_images[name]
+        except ValueError as err:  # an unreadable file of a folder, read only now
+            skip(name, str(err))
+            continue
         hr = task.target(clean)
+        if min(hr.shape[:2]) < task.min_side:
+            skip(name, f"it is {hr.shape[1]}x{hr.shape[0]} pixels (WxH, after modcrop), and "
+                       f"{task.name} scores images of at least {task.min_side}x{task.min_side} "
+                       "(SSIM's 11-pixel window after the border crop); use larger images")
+            continue
         if lr_images is None:
             lr = task.degrade(hr, np.random.default_rng((seed, i)))
         else:
-            lr_path, lr = lr_images[name]
+            lr = lr_images[name]
             if lr.ndim != hr.ndim and lr.ndim == 3 and np.ptp(lr, axis=2).max() == 0:
                 lr = lr[..., 0]  # an RGB file holding a gray image
             expected = (hr.shape[0] // scale, hr.shape[1] // scale)
             if lr.shape[:2] != expected:
+                given = (lr_images.paths[name].name if isinstance(lr_images, ImageFolder)
+                         else f"the input image of {name}")
                 raise ValueError(
-                    f"{lr_path.name} is {lr.shape[1]}x{lr.shape[0]} (WxH) but {name} at x{scale} "
-                    f"needs {expected[1]}x{expected[0]} (modcropped HR / scale)."
+                    f"{given} is {lr.shape[1]}x{lr.shape[0]} (WxH), but "
+                    f"{name} at x{scale} needs {expected[1]}x{expected[0]} (modcropped HR / "
+                    "scale)."
                 )
         sr = run(lr, scale)
         if sr.ndim != hr.ndim:
             raise ValueError(f"{name}: the method returned {sr.shape}, but HR is {hr.shape}.")
+        if not np.isfinite(sr).all():
+            raise ValueError(f"{name}: {label} returned NaN or inf values, which have no score "
+                             "(a diverged model?). Check the model's weights, or retrain it "
+                             "with a lower learning rate.")
         result.rows.append({"image": name, "height": hr.shape[0], "width": hr.shape[1],
                             **task.score(sr, hr)})
+    if result.skipped and not result.rows:
+        raise ValueError(f"none of the {len(result.skipped)} images could be scored: "
+                         + "; ".join(f"{s['image']}: {s['reason']}" for s in result.skipped))
     return result
 
 

@@ -8,7 +8,9 @@ Three backbones, all real ImageNet classifiers:
 - ``"resnet18"`` and ``"vgg16"``: torchvision's models with their ImageNet weights, taken from
   torchvision's weights API. Those weights are downloaded on first use (Colab, Binder, a
   laptop online) into the torch hub cache, or loaded from it if a copy is already there;
-  otherwise :class:`course_utils.data.DataUnavailableError` says where to put the file.
+  otherwise :class:`course_utils.data.DataUnavailableError` says where to put the file. A
+  cached file is used only if its SHA-256 matches the hash in its name, and it is read with
+  ``weights_only=True`` (:func:`load_verified_weights`): a file there never runs code.
 
 Backbones are pretrained parts, not reconstruction models: the models of
 :mod:`course_utils.models.encoder_decoder` build on them and are what the registry holds.
@@ -35,10 +37,11 @@ from torchvision.models import ResNet18_Weights, VGG16_Weights
 from ..checks import check_image
 from ..data.downloads import DataUnavailableError
 from ..images import to_float
+from .checkpoint import sha256_of
 
 __all__ = ["BACKBONES", "IMAGENET_MEAN", "IMAGENET_STD", "EfficientNetLite0", "as_encoder",
            "backbone_stages", "imagenet_categories", "imagenet_normalize", "imagenet_top5",
-           "load_backbone", "stage_channels", "stage_features"]
+           "load_backbone", "load_verified_weights", "stage_channels", "stage_features"]
 
 BACKBONES = ("efficientnet_lite0", "resnet18", "vgg16")
 
@@ -186,22 +189,66 @@ def _torchvision_weights(name: str):
     return {"resnet18": ResNet18_Weights.IMAGENET1K_V1, "vgg16": VGG16_Weights.IMAGENET1K_V1}[name]
 
 
+#: torchvision's weight file names end in the first hex digits of the file's SHA-256
+#: (``resnet18-f37072fd.pth``), the same pattern as ``torch.hub.HASH_REGEX``.
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
+
+
+def load_verified_weights(path: Path, hash_prefix: str) -> dict[str, torch.Tensor]:
+    """A state dict from a ``.pth`` file, only if its SHA-256 starts with ``hash_prefix``.
+
+    The file is read with ``torch.load(weights_only=True)``, which builds tensors and plain
+    containers only, so a file that holds any other pickled object is refused without running
+    it; the hash check before it refuses a file that is not the one torchvision published.
+
+    Raises
+    ------
+    DataUnavailableError
+        The hash differs (a truncated, tampered with or foreign file) or the file holds
+        something other than tensors; the message names the file and says to delete it.
+    """
+    digest = sha256_of(path)
+    if not digest.startswith(hash_prefix):
+        raise DataUnavailableError(
+            f"{path} is not the published weights file: its SHA-256 starts with "
+            f"{digest[:len(hash_prefix)]}, not {hash_prefix} (the hash in its name). Delete it; "
+            "it is downloaded again on next use.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle.UnpicklingError for anything but tensors and containers
+        raise DataUnavailableError(
+            f"{path} holds more than tensors ({type(err).__name__}); refused without loading "
+            "it. Delete it; it is downloaded again on next use.") from err
+    if not isinstance(state, dict):
+        raise DataUnavailableError(f"{path} holds a {type(state).__name__}, not a state dict. "
+                                   "Delete it; it is downloaded again on next use.")
+    return state
+
+
 def _load_torchvision(name: str, pretrained: bool) -> nn.Module:
     build = getattr(torchvision.models, name)
+    model = build(weights=None)
     if not pretrained:
-        return build(weights=None)
-    weights = _torchvision_weights(name)
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-    try:
-        return build(weights=weights)  # loads the cached copy, or downloads it
-    except Exception as err:  # URLError, ConnectionError, a truncated file ...
-        raise DataUnavailableError(
-            f"could not load torchvision's ImageNet weights for {name} "
-            f"({type(err).__name__}: {err}).\n  They download on first use from {weights.url}; "
-            f"offline, download that file by hand and save it as\n  {cached}\n"
-            "or use the backbone that ships with the course's environment: "
-            "load_backbone('efficientnet_lite0')."
-        ) from err
+        return model
+    url = _torchvision_weights(name).url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    prefix = _HASH_IN_NAME.search(cached.name).group(1)
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for stale in cached.parent.glob(f"{cached.name}.*.partial"):  # from a killed download
+            stale.unlink(missing_ok=True)
+        try:  # torch writes a .partial file and renames it when the hash matches
+            torch.hub.download_url_to_file(url, str(cached), hash_prefix=prefix)
+        except Exception as err:  # URLError, ConnectionError, a hash mismatch ...
+            raise DataUnavailableError(
+                f"could not download torchvision's ImageNet weights for {name} "
+                f"({type(err).__name__}: {err}).\n  They download on first use from {url}; "
+                f"offline, download that file by hand and save it as\n  {cached}\n"
+                "or use the backbone that ships with the course's environment: "
+                "load_backbone('efficientnet_lite0')."
+            ) from err
+    model.load_state_dict(load_verified_weights(cached, prefix))
+    return model
 
 
 # --------------------------------------------------------------------------------------------

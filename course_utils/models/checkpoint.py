@@ -10,10 +10,8 @@ limits *before* it builds anything, then rebuilds the model and loads the weight
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -21,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..data.io import sha256_of, write_atomically
 from .registry import check_config, get_model, model_config, model_spec
 
 __all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "sha256_of"]
@@ -28,15 +27,6 @@ __all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "sha256_of"]
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, corrupt, tampered with or not a model."""
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module,
@@ -48,7 +38,6 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
     the config and read back by :func:`load_checkpoint`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {"config": json.dumps(model_config(model)),
               "metadata": json.dumps(metadata or {}, sort_keys=True)}
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -56,15 +45,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         if not torch.isfinite(value).all() and value.is_floating_point():
             raise ValueError(f"refusing to save {path}: the weights {key} hold NaN or inf; "
                              "the training diverged (lower the learning rate).")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_atomically(path, lambda tmp: save_file(tensors, tmp, metadata=header))
 
 
 def load_checkpoint(path: str | os.PathLike, sha256: str | None = None,
@@ -94,8 +75,8 @@ def load_checkpoint(path: str | os.PathLike, sha256: str | None = None,
             raise CheckpointError(
                 f"{path} does not match its registered SHA-256: the file is truncated, "
                 f"corrupt or was modified.\n  expected {sha256}\n  found    {actual}\n"
-                "Restore it (for a shipped model: `git checkout -- data/models`) or retrain it "
-                "with `python -m course_utils pretrain`."
+                "Restore it (for a shipped model: `git checkout -- course_utils/assets/models`) or "
+                "retrain it with `python -m course_utils pretrain`."
             )
     unreadable = (f"{path} is not a readable safetensors checkpoint ({{}}); it may be truncated "
                   "or in another format. Checkpoints are written by "

@@ -47,8 +47,9 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         f"seed {r['seed']}; the best validation epoch ({card['best_epoch']}) is kept.",
         f"- **Training time**: {card['training_seconds'] / 60:.1f} min on {card['hardware']}, "
         f"torch {card['torch']}.",
-        f"- **Reproduce**: `python -m course_utils pretrain --model {card['model']} "
-        f"--scale {card['scale']}`.",
+        "- **Reproduce**: `" + (card.get("reproduce") or  # older cards: the defaults
+                                f"python -m course_utils pretrain --model {card['model']} "
+                                f"--scale {card['scale']}") + "`.",
     ]
     if sha256:
         lines.append(f"- **SHA-256**: `{sha256}`.")

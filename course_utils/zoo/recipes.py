@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from ..data.catalogue import domain_images
 from ..data.io import write_text
 from ..data.pairs import PairedPatches, split_for_validation, validation_pairs
-from ..device import get_device, seed_everything
+from ..device import available_cpus, get_device, seed_everything
 from ..evaluation.evaluate import evaluate_images, model_method
 from ..models.checkpoint import save_checkpoint, sha256_of
 from ..models.complexity import count_parameters
@@ -58,6 +58,14 @@ class Recipe:
     seed: int = 0
     threads: int | None = None
 
+    def __post_init__(self) -> None:
+        for key in ("steps", "epochs", "batch_size", "patch_lr"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}.")
+        if self.steps % self.epochs:
+            raise ValueError(f"steps ({self.steps}) must be a multiple of epochs "
+                             f"({self.epochs}), so that every epoch has the same steps.")
+
 
 #: The recipe of each shipped architecture. FSRCNN (PReLU, a deconvolution initialised near
 #: zero) converges more slowly than ESPCN: it gets a higher learning rate and more steps. Each
@@ -82,6 +90,21 @@ def default_recipe(name: str, scale: int | None = None) -> Recipe:
     return replace(SCALE_RECIPES.get((name, scale)) or RECIPES.get(name, Recipe()))
 
 
+def reproduce_command(name: str, scale: int, recipe: Recipe,
+                      hr_folder: str | os.PathLike | None = None) -> str:
+    """The ``pretrain`` command line that trains this model again: the options that differ
+    from :func:`default_recipe`, and ``--hr`` if the images came from a folder."""
+    parts = [f"python -m course_utils pretrain --model {name} --scale {scale}"]
+    if hr_folder is not None:
+        parts.append(f"--hr {hr_folder}")
+    default = asdict(default_recipe(name, scale))
+    for key, value in asdict(recipe).items():
+        if key != "threads" and value != default[key]:  # threads do not change the model
+            parts.append(f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float)
+                         else f"--{key.replace('_', '-')} {value}")
+    return " ".join(parts)
+
+
 def pretrain(
     name: str,
     scale: int,
@@ -90,6 +113,7 @@ def pretrain(
     out: str | os.PathLike | None = None,
     progress: bool = True,
     device: torch.device | str | None = None,
+    hr_folder: str | os.PathLike | None = None,
 ) -> tuple[torch.nn.Module, dict]:
     """Train a source model with the course recipe and save it with its model card.
 
@@ -107,14 +131,15 @@ def pretrain(
         beside it. Nothing is written if omitted.
     progress : show a progress bar
     device : default :func:`course_utils.device.get_device`
+    hr_folder : the folder ``images`` were read from, for the card's reproduce command
 
     Returns
     -------
     (model, card) : the trained model and the facts of its model card (a dict).
     """
     recipe = recipe or default_recipe(name, scale)
-    if recipe.threads:
-        torch.set_num_threads(recipe.threads)
+    # Default: the CPUs this process may use (a container's quota), never more threads.
+    torch.set_num_threads(recipe.threads or min(torch.get_num_threads(), available_cpus()))
     seed_everything(recipe.seed)
     task = SuperResolution(scale)
     source = "natural photos (course_utils.zoo.recipes.source_training_images())"
@@ -122,8 +147,6 @@ def pretrain(
         images = source_training_images()
     else:
         source = f"{len(images)} given HR images"
-    if recipe.steps % recipe.epochs:
-        raise ValueError(f"steps ({recipe.steps}) must be a multiple of epochs ({recipe.epochs}).")
     train_parts, val_parts = zip(*(split_for_validation(im, scale) for im in images.values()),
                                   strict=True)
     patches = PairedPatches(list(train_parts), task, patch_size=recipe.patch_lr * scale,
@@ -156,6 +179,7 @@ def pretrain(
         "degradation": "MATLAB-style bicubic imresize(HR, 1/s) on uint8",
         "recipe": asdict(recipe),
         "training_seconds": round(seconds, 1),
+        "reproduce": reproduce_command(name, scale, recipe, hr_folder),
         "hardware": hardware(),
         "torch": torch.__version__,
         "best_epoch": history.best_epoch + 1,

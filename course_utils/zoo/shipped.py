@@ -2,10 +2,12 @@
 their SHA-256, and loading them.
 
 The architectures live in :mod:`course_utils.models`; this module only knows which trained
-checkpoints ship with the course: ``data/models/<name>.safetensors``, each with its SHA-256 in
-``data/registry.tsv`` and a model card ``<name>.md`` beside it. :func:`load_pretrained`
-verifies the hash before loading, so a truncated or edited file is refused with a clear
-message. How they were trained is :mod:`course_utils.zoo.recipes`.
+checkpoints ship with the course: ``models/<name>.safetensors`` in the course's data folder
+(``course_utils/assets/``, package data of ``course_utils``; see
+:func:`~course_utils.data.data_dir`), each with its SHA-256 in ``registry.tsv`` there and a
+model card ``<name>.md`` beside it. :func:`load_pretrained` verifies the hash before loading,
+so a truncated or edited file is refused with a clear message. How they were trained is
+:mod:`course_utils.zoo.recipes`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class ShippedModel:
 
     @property
     def file(self) -> str:
-        """The file's name in ``data/registry.tsv`` (and under ``data/``)."""
+        """The file's name in ``registry.tsv`` (and its path in the data folder)."""
         return f"models/{self.name}.safetensors"
 
     @property
@@ -68,7 +70,7 @@ def shipped_model(name: str) -> ShippedModel:
 
 
 def load_pretrained(name: str, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """Load a shipped model, verifying its SHA-256 against ``data/registry.tsv``.
+    """Load a shipped model, verifying its SHA-256 against the course's ``registry.tsv``.
 
     Parameters
     ----------
@@ -94,9 +96,9 @@ def load_pretrained(name: str, device: torch.device | str = "cpu") -> tuple[nn.M
     registry = default_registry()
     entry = registry.entries.get(model.file)
     if entry is None:
-        raise DataUnavailableError(f"{model.file} is not in data/registry.tsv.")
+        raise DataUnavailableError(f"{model.file} is not in {data_dir() / 'registry.tsv'}.")
     path = model.path
-    if not path.exists():  # e.g. a package install without data/: use the download cache
+    if not path.exists():  # e.g. a checkout without the weights: use the download cache
         path = registry.fetch(entry.name)
     return load_checkpoint(path, sha256=entry.sha256, device=device)
 
@@ -117,6 +119,7 @@ def zoo_rows() -> list[dict]:
             "name": model.name, "architecture": model.architecture, "task": task.name,
             "scale or strength": _strength(task),
             "parameters": count_parameters(get_model(model.architecture, **model.config)),
-            "file": f"data/{model.file}", "sha256": entry.sha256 if entry else "unregistered",
+            "file": f"course_utils/assets/{model.file}",
+            "sha256": entry.sha256 if entry else "unregistered",
         })
     return rows
