@@ -3,15 +3,22 @@
 # with the repository root on PYTHONPATH, so kernels and tests import this checkout's
 # course_utils.
 #
-#   make lab     set up, then open the course in JupyterLab
-#   make test    set up, then lint and run every test and notebook (fast mode)
-#   make html    set up, then execute every notebook and write HTML copies to build/html/
-#   make bench   set up, then time every notebook in fast and full mode (build/benchmark.json),
-#                the SR models' inference (build/inference.json), unit 04's experiment
-#                arm by arm (build/transfer.json) and unit 05's domain by domain
-#                (build/crossdomain.json)
-#   make lint    set up, then ruff over the code and the notebooks
-#   make env     set up only, and print the environment's path
+#   make lab           set up, then open the course in JupyterLab
+#   make test          set up, then lint and run every test and notebook (fast mode)
+#   make browser-test  set up, then run the notebooks' explorers in JupyterLab in headless
+#                      Chromium (needs: apt-get install chromium chromium-driver)
+#   make html          set up, then execute every notebook and write HTML copies to build/html/
+#   make bench         set up, then time every notebook in fast and full mode
+#                      (build/benchmark.json), the SR models' inference (build/inference.json),
+#                      unit 04's experiment arm by arm (build/transfer.json) and unit 05's
+#                      domain by domain (build/crossdomain.json)
+#   make lint          set up, then ruff over the code and the notebooks
+#   make env           set up only, and print the environment's path
+#   make clean         delete build/ (HTML copies, benchmark results, screenshots)
+#   make help          print this list (also what a bare `make` does)
+#
+# `make help` prints this list: every line above that starts with "#   make" or, for a
+# continued description, with "#" and 8 or more spaces.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -32,16 +39,32 @@ IN_ENV = venv="$$($(SETUP))"; \
 	PYTHONPATH="$(ROOT)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	JUPYTER_PREFER_ENV_PATH=1 JUPYTER_PLATFORM_DIRS=1;
 
-.PHONY: help env lab test lint html bench clean
+# JupyterLab settings of `make lab` and `make browser-test` (its overrides.json, see below).
+LAB_SETTINGS ?= $(ROOT)/scripts/lab-settings
+# make browser-test: extra pytest arguments, e.g. BROWSER_TEST_ARGS="-k 02_quality"
+BROWSER_TEST_ARGS ?=
+# JupyterLab refuses to start as root ("Running as root is not recommended. Use --allow-root
+# to bypass."), which is how containers and many cloud machines run; there the user is root
+# on purpose, so pass --allow-root when the user id is 0 (and only then).
+ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help env lab test browser-test lint html bench clean
 
 help:
-	@sed -n 's/^#   make /make /p' Makefile
+	@sed -n -e 's/^#   make /make /p' -e 's/^#   \(      *\)/\1/p' Makefile
 
 env:
 	@$(SETUP)
 
+# --LabApp.app_settings_dir: JupyterLab reads its default settings from overrides.json there.
+# Ours turns "comms over kernel subshells" off: with it on (JupyterLab >= 4.4, ipykernel >= 7)
+# a widget's callback runs on a second kernel thread while the main one may also draw with
+# matplotlib, which is not thread-safe, and an explorer's figure came out blank at the first
+# change after Run All (jupyterlab/jupyterlab#19719; tests/browser shows it). A setting the
+# user chose in JupyterLab's Settings Editor still wins over these defaults.
 lab:
-	@$(IN_ENV) jupyter lab $(LAB_ARGS) notebooks/00_welcome.ipynb
+	@$(IN_ENV) jupyter lab --LabApp.app_settings_dir="$(LAB_SETTINGS)" $(ALLOW_ROOT) $(LAB_ARGS) \
+	notebooks/00_welcome.ipynb
 
 # One pytest run: tests/*.py and, through nbval, every notebook. COURSE_FAST is exported (not set
 # on one command only) so that the notebook kernels inherit it.
@@ -49,6 +72,18 @@ test:
 	@$(IN_ENV) export COURSE_FAST=1; \
 	ruff check .; \
 	python -m pytest $(wildcard tests notebooks) --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# The explorers in a real browser: tests/browser starts JupyterLab as `make lab` does and
+# drives it with selenium in headless Chromium (fast mode; screenshots in build/browser/).
+# selenium is not in the lock: scripts/browser-deps.sh installs it once into a folder of its
+# own, put on PYTHONPATH for this run only. COURSE_BROWSER_REQUIRED=1 makes a missing Chromium
+# fail the target instead of skipping the test. LAB_SETTINGS=/some/empty/folder runs it without
+# our JupyterLab settings, to see the bug they avoid.
+browser-test:
+	@$(IN_ENV) driver="$$(bash scripts/browser-deps.sh "$$venv")"; \
+	export PYTHONPATH="$$PYTHONPATH:$$driver" COURSE_FAST=1 COURSE_BROWSER_REQUIRED=1 \
+	COURSE_LAB_SETTINGS="$(LAB_SETTINGS)"; \
+	python -m pytest tests/browser -p no:cacheprovider $(BROWSER_TEST_ARGS)
 
 lint:
 	@$(IN_ENV) ruff check .

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -108,3 +109,21 @@ def test_never_deletes_a_folder_it_did_not_make(tmp_path, tiny_lock):
     assert out.returncode != 0
     assert "not a course environment" in out.stderr
     assert (foreign / "precious.txt").read_text() == "keep me"
+
+
+def test_make_help_lists_every_target_whole():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
+    out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert {line.split()[1] for line in out if line.startswith("make ")} == phony
+    assert not any(line.startswith("#") for line in out)
+    assert "domain by domain (build/crossdomain.json)" in "\n".join(out)  # a continued line
+
+
+def test_make_lab_allows_root_only_as_root():
+    # JupyterLab refuses root without --allow-root (containers run as root on purpose).
+    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "COURSE_VENV": str(ROOT / "no-such-venv")})
+    assert ("--allow-root" in dry.stdout) == (os.getuid() == 0)
+    assert "--LabApp.app_settings_dir" in dry.stdout
