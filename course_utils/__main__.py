@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
 from .data.io import MAX_PIXELS, list_images, load_image, write_text
+from .data.pairs import split_for_validation
 from .evaluation.evaluate import METHODS, default_method, evaluate_folder, model_method
 from .models.checkpoint import load_checkpoint
 from .models.registry import list_models, model_spec
@@ -135,16 +136,44 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _training_images(folder: Path, scale: int, patch: int) -> dict:
+    """The images of ``folder`` that hold a training patch; the others are skipped, with a
+    warning that names them and a summary line."""
+    paths, _ = list_images(folder)
+    if not paths:
+        raise ValueError(f"{folder} holds no images (PNG, JPEG, BMP or TIFF).")
+    images, skipped = {}, []
+    for path in paths:
+        try:
+            image = load_image(path, alpha="warn")
+        except ValueError as err:
+            warnings.warn(f"skipping {path.name}: {err}", stacklevel=2)
+            skipped.append(path.name)
+            continue
+        train, _ = split_for_validation(image, scale)
+        if min(train.shape[:2]) < patch:
+            warnings.warn(f"skipping {path.name}: its training part (the top 80 %) is "
+                          f"{train.shape[1]}x{train.shape[0]} pixels, smaller than one "
+                          f"{patch}x{patch} training patch at x{scale}", stacklevel=2)
+            skipped.append(path.name)
+            continue
+        images[path.name] = image
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(paths)} images of {folder}: "
+              f"{', '.join(skipped)} (see the warnings)")
+    if not images:
+        raise ValueError(f"no image of {folder} can train a model at x{scale}: each needs at "
+                         f"least {patch} pixels across and {patch / 0.8:.0f} down.")
+    return images
+
+
 def _pretrain(args: argparse.Namespace) -> int:
-    images = None
-    if args.hr is not None:
-        paths, _ = list_images(args.hr)
-        if not paths:
-            raise ValueError(f"{args.hr} holds no images (PNG, JPEG, BMP or TIFF).")
-        images = {p.name: load_image(p, alpha="warn") for p in paths}
     given = {k: getattr(args, k) for k in ("steps", "epochs", "batch_size", "lr", "seed",
                                             "threads") if getattr(args, k) is not None}
     recipe = replace(default_recipe(args.model, args.scale), **given)
+    images = None
+    if args.hr is not None:
+        images = _training_images(args.hr, args.scale, recipe.patch_lr * args.scale)
     name = f"{args.model}_x{args.scale}"
     out = args.out or Path(f"{name}.safetensors")
     _check_output(out, "--out", ".safetensors")

@@ -170,6 +170,29 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
 
 
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs (root only, where mounting is allowed): a real full disk."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                                            str(folder)], capture_output=True).returncode:
+        pytest.skip("needs root and permission to mount a tmpfs (the simulated full disk "
+                    "above covers the same code)")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_real_full_disk_keeps_the_old_files(full_disk):
+    results = write_text(full_disk / "results.json", '{"old": true}')
+    with pytest.raises(OSError, match="No space left"):
+        write_text(results, "x" * 200_000)
+    with pytest.raises(OSError, match="No space left"):  # an ESPCN x4 checkpoint is ~100 KB
+        save_checkpoint(full_disk / "m.safetensors", get_model("espcn", scale=4))
+    assert json.loads(results.read_text()) == {"old": True}
+    assert sorted(p.name for p in full_disk.iterdir()) == ["results.json"]
+
+
 def test_what_a_killed_writer_left_is_removed_by_the_next_write(tmp_path):
     target = tmp_path / "card.md"
     script = textwrap.dedent(f"""
@@ -375,3 +398,22 @@ def test_the_offline_benchmark_message_names_every_file_and_hr(tmp_path, closed_
     for entry in rows:
         assert entry.url in message and str(registry.path(entry.name)) in message
 
+
+
+def test_pretrain_skips_images_too_small_for_a_patch(tmp_path, smooth):
+    hr = tmp_path / "hr"
+    save_image(hr / "big.png", smooth(120, 120))
+    save_image(hr / "small.png", smooth(40, 40))  # x2 patches are 48 pixels (24 LR)
+    out = tmp_path / "m.safetensors"
+    done = run_cli("pretrain", "--model", "espcn", "--scale", 2, "--hr", hr, "--steps", 2,
+                   "--epochs", 1, "--batch-size", 2, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"skipped 1 of 2 images of {hr}: small.png")
+    assert "warning: skipping small.png: its training part" in done.stderr
+    assert f"the checkpoint goes to {out}" in done.stdout
+    assert load_checkpoint(out)[1]["reproduce"] == (
+        f"python -m course_utils pretrain --model espcn --scale 2 --hr {hr} --steps 2 "
+        "--epochs 1 --batch-size 2")
+    (hr / "big.png").unlink()
+    done = run_cli("pretrain", "--model", "espcn", "--scale", 2, "--hr", hr, "--out", out)
+    assert done.returncode == 2 and f"no image of {hr} can train a model at x2" in done.stderr

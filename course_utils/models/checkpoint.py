@@ -45,7 +45,13 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module,
         if not torch.isfinite(value).all() and value.is_floating_point():
             raise ValueError(f"refusing to save {path}: the weights {key} hold NaN or inf; "
                              "the training diverged (lower the learning rate).")
-    return write_atomically(path, lambda tmp: save_file(tensors, tmp, metadata=header))
+    def write(tmp: str) -> None:
+        try:
+            save_file(tensors, tmp, metadata=header)
+        except SafetensorError as err:  # the Rust writer's I/O errors: a full disk, no permission
+            raise OSError(f"could not write {path}: {err}") from err
+
+    return write_atomically(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike, sha256: str | None = None,
