@@ -18,6 +18,7 @@ import torch
 from .checks import check_image
 
 __all__ = [
+    "STRIP_ROWS",
     "YCBCR_MATRIX",
     "YCBCR_OFFSET",
     "as_rgb",
@@ -94,7 +95,25 @@ def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
     ``(H, W, 3)``: Y in [16, 235], Cb and Cr in [16, 240]. Not rounded. A gray image is
     treated as R = G = B (:func:`as_rgb`) and gives Cb = Cr = 128.
     """
-    return YCBCR_OFFSET + as_rgb(to_float(image)) @ YCBCR_MATRIX.T
+    return _by_rows(image, lambda rows: YCBCR_OFFSET + as_rgb(to_float(rows)) @ YCBCR_MATRIX.T,
+                    (3,))
+
+
+#: Rows per strip of the conversions that work a strip at a time (:func:`rgb_to_ycbcr`,
+#: :func:`rgb_to_y`; the imresize and the scores of large images): a strip's float64 arrays
+#: stay a few MB per 1000 pixels of width, whatever the image's height.
+STRIP_ROWS = 64
+
+
+def _by_rows(image: np.ndarray, convert, channels: tuple[int, ...]) -> np.ndarray:
+    """``convert(image)`` as float64, computed ``STRIP_ROWS`` rows at a time, so that no
+    float64 copy of the whole input is made. NumPy's matrix products work row by row, so
+    each strip's values are bit for bit those of the whole (the tests check it)."""
+    image = check_image(image)
+    out = np.empty(image.shape[:2] + channels)
+    for top in range(0, image.shape[0], STRIP_ROWS):
+        out[top:top + STRIP_ROWS] = convert(image[top:top + STRIP_ROWS])
+    return out
 
 
 def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
@@ -114,7 +133,7 @@ def rgb_to_y(image: np.ndarray) -> np.ndarray:
     as R = G = B = g, giving :math:`Y = 16 + 219 g` (the Y-channel models' input). Not
     rounded: see :func:`y_channel`.
     """
-    return 16.0 + as_rgb(to_float(image)) @ YCBCR_MATRIX[0]
+    return _by_rows(image, lambda rows: 16.0 + as_rgb(to_float(rows)) @ YCBCR_MATRIX[0], ())
 
 
 def y_channel(image: np.ndarray) -> np.ndarray:

@@ -41,13 +41,15 @@ every channel (a gray image on its intensities, an RGB one over R, G and B).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .checks import check_image, check_same_shape, check_scale
-from .images import is_gray, to_uint8, y_channel
+from .images import STRIP_ROWS, is_gray, to_uint8, y_channel
 
 __all__ = [
     "crop_border",
@@ -314,9 +316,93 @@ def crop_border(image: np.ndarray, border: int) -> np.ndarray:
 
 def _published_channel(image: np.ndarray) -> np.ndarray:
     # The published scripts: Y of a 3-channel image, the intensities of a single-channel one.
-    if is_gray(image):
-        return to_uint8(image).reshape(image.shape[:2]).astype(np.float64)
-    return y_channel(image)
+    return _published_channel_u8(image).astype(np.float64)
+
+
+def _published_channel_u8(image: np.ndarray) -> np.ndarray:
+    """:func:`_published_channel` as uint8 (its values are whole numbers in 0-255, so exactly),
+    made ``STRIP_ROWS`` rows at a time: no float64 copy of the whole image is made."""
+    out = np.empty(image.shape[:2], dtype=np.uint8)
+    for top in range(0, image.shape[0], STRIP_ROWS):
+        strip = image[top:top + STRIP_ROWS]
+        if is_gray(strip):
+            out[top:top + STRIP_ROWS] = to_uint8(strip).reshape(strip.shape[:2])
+        else:
+            out[top:top + STRIP_ROWS] = y_channel(strip)
+    return out
+
+
+def _psnr_by_strips(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:
+    """:func:`psnr` of two integer-valued images, strip by strip, bit for bit the same.
+
+    The squared errors are whole numbers and so are all their partial sums (below 2**53 for
+    any image under 10**11 pixels), so the sum is exact in any order, as in ``np.mean``.
+    """
+    total = 0
+    for top in range(0, reference.shape[0], STRIP_ROWS):
+        diff = (reference[top:top + STRIP_ROWS].astype(np.int64)
+                - test[top:top + STRIP_ROWS].astype(np.int64))
+        total += int(np.sum(diff * diff))
+    if total == 0:
+        return float("inf")
+    error = np.float64(total) / reference.size
+    return float(10 * np.log10(data_range**2 / error))
+
+
+def _ssim_by_strips(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:
+    """:func:`ssim` of two (H, W[, C]) images (any dtype, converted to float64 a strip at a
+    time), bit for bit the same.
+
+    Each row of the SSIM map needs ``WINDOW_SIZE`` rows of the images, so a strip of map rows
+    is computed from its image rows plus ``WINDOW_SIZE - 1`` rows of overlap, each row exactly
+    as the whole image would compute it, and the map's mean is summed in ``np.mean``'s own
+    order (:func:`_streamed_mean`): the map never exists whole.
+    """
+    window = gaussian_window(WINDOW_SIZE, WINDOW_SIGMA)
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    x = reference if reference.ndim == 3 else reference[..., None]
+    y = test if test.ndim == 3 else test[..., None]
+    rows, cols = x.shape[0] - WINDOW_SIZE + 1, x.shape[1] - WINDOW_SIZE + 1
+
+    def map_strips(c: int) -> Iterator[np.ndarray]:
+        for top in range(0, rows, STRIP_ROWS):
+            below = min(top + STRIP_ROWS, rows) + WINDOW_SIZE - 1
+            mu_x, mu_y, var_x, var_y, cov_xy = _ssim_statistics(
+                x[top:below, :, c].astype(np.float64), y[top:below, :, c].astype(np.float64),
+                window)
+            numerator = (2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)
+            denominator = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+            yield (numerator / denominator).ravel()
+
+    return float(np.mean([_streamed_mean(map_strips(c), rows * cols)
+                          for c in range(x.shape[2])]))
+
+
+def _streamed_mean(chunks: Iterator[np.ndarray], n: int) -> np.float64:
+    """``np.mean`` of ``n`` float64 values that arrive in 1-D chunks, bit for bit.
+
+    NumPy sums a contiguous float64 array pairwise: blocks of at most 128 values are summed
+    directly (eight running sums), and a longer run of ``k`` values is split after
+    ``k // 2`` rounded down to a multiple of 8, each half summed the same way. Following that
+    tree over the stream gives NumPy's sum exactly (the tests check it against ``np.mean``;
+    a NumPy that sums otherwise would differ by about 1e-16 of the mean, no more).
+    """
+    pending = [np.empty(0)]
+
+    def take(k: int) -> np.ndarray:
+        while pending[0].size < k:
+            pending[0] = np.concatenate([pending[0], next(chunks)])
+        block, pending[0] = pending[0][:k], pending[0][k:]
+        return block
+
+    def pairwise(k: int) -> np.float64:
+        if k <= 128:
+            return np.add.reduce(take(k))
+        half = k // 2 - (k // 2) % 8
+        left = pairwise(half)  # the left half first: the values arrive in order
+        return left + pairwise(k - half)
+
+    return pairwise(n) / n
 
 
 def sr_metrics(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -347,8 +433,11 @@ def sr_metrics(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float
             f"sr has shape {sr.shape} and hr {hr.shape}: score like with like. A gray image is "
             "scored on its intensities and an RGB one on its Y channel; convert the RGB one "
             "with course_utils.images.y_channel, or the gray one with as_rgb, first.")
-    y_sr, y_hr = (crop_border(_published_channel(im), scale) for im in (sr, hr))
-    return psnr(y_hr, y_sr, data_range=255.0), ssim(y_hr, y_sr, data_range=255.0)
+    y_sr, y_hr = (crop_border(_published_channel_u8(im), scale) for im in (sr, hr))
+    if min(y_hr.shape) < WINDOW_SIZE:
+        ssim(y_hr, y_sr, data_range=255.0)  # raises ssim's own error for a too-small image
+    # psnr and ssim of the Y (or gray) images, strip by strip: bit for bit the same values.
+    return _psnr_by_strips(y_hr, y_sr, 255.0), _ssim_by_strips(y_hr, y_sr, 255.0)
 
 
 def foreground_mask(hr: np.ndarray, threshold: float = 10.0, margin: int = 3) -> np.ndarray:

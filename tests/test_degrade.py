@@ -25,6 +25,7 @@ from course_utils.degrade import (
     cubic,
     gaussian_blur,
     imresize,
+    imresize_rows,
     jpeg_compress,
     make_lr,
     mask_pixels,
@@ -710,3 +711,56 @@ def test_pipeline_errors():
         Pipeline([Blur(1.0), 3])
     with pytest.raises(ValueError, match="whole number"):
         Pipeline([Downsample(2.5)])(np.zeros((10, 10)))
+
+
+# --------------------------------------------------------------------------------------------
+# imresize in bands of rows: bit for bit the whole-image computation
+# --------------------------------------------------------------------------------------------
+
+
+def whole_image_imresize(image, scale=None, output_shape=None, antialiasing=True):
+    """The straightforward imresize: each pass over the whole float64 image, taps summed by
+    np.einsum (the course's implementation before it worked in bands)."""
+    in_shape = image.shape[:2]
+    if scale is not None:
+        out_shape = tuple(math.ceil(round(n * scale, 10)) for n in in_shape)
+        scales = (float(scale), float(scale))
+    else:
+        out_shape = output_shape
+        scales = (out_shape[0] / in_shape[0], out_shape[1] / in_shape[1])
+    is_int = np.issubdtype(image.dtype, np.integer)
+    result = image.astype(np.float64)
+    for axis in np.argsort(scales, kind="stable"):
+        weights, indices = resize_weights(in_shape[axis], out_shape[axis], scales[axis],
+                                          antialiasing)
+        moved = np.moveaxis(result, axis, 0)
+        result = np.moveaxis(np.einsum("ot,ot...->o...", weights, moved[indices]), 0, axis)
+        if is_int:
+            info = np.iinfo(image.dtype)
+            result = np.clip(np.floor(result + 0.5), info.min, info.max)
+    return result.astype(image.dtype)
+
+
+@pytest.mark.parametrize("kind", ["uint8 rgb", "float gray", "uint16 rgb", "float32 rgb"])
+@pytest.mark.parametrize("resize", [{"scale": 1 / 3}, {"scale": 3}, {"scale": 0.3},
+                                    {"scale": 1 / 4, "antialiasing": False},
+                                    {"output_shape": (61, 250)}, {"output_shape": (500, 77)}])
+def test_imresize_in_bands_is_bit_for_bit_the_whole_image_computation(kind, resize):
+    # 300x410 and 301x409 need several bands of STRIP_ROWS = 64 rows at every scale; the
+    # output shapes (61, 250) and (500, 77) resize the width first (the smaller scale).
+    rng = np.random.default_rng(7)
+    image = {"uint8 rgb": lambda: rng.integers(0, 256, (300, 410, 3), dtype=np.uint8),
+             "float gray": lambda: rng.random((301, 409)),
+             "uint16 rgb": lambda: rng.integers(0, 65536, (150, 131, 3), dtype=np.uint16),
+             "float32 rgb": lambda: rng.random((123, 77, 3)).astype(np.float32)}[kind]()
+    want = whole_image_imresize(image, **resize)
+    got = imresize(image, **resize)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    bands = list(imresize_rows(image, rows=17, **resize))
+    assert [top for top, _ in bands] == list(range(0, want.shape[0], 17))
+    assert np.array_equal(np.concatenate([band for _, band in bands]), want)
+
+
+def test_imresize_rows_checks_its_band_height():
+    with pytest.raises(ValueError, match="rows must be at least 1"):
+        next(imresize_rows(np.zeros((8, 8)), 0.5, rows=0))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import skimage.metrics
 import torch
+from PIL import Image
 
 import course_utils
 import course_utils.__main__ as cli_module
@@ -29,7 +30,8 @@ from course_utils.evaluation.evaluate import (
     model_method,
     resolve_method,
 )
-from course_utils.images import as_rgb, to_uint8, y_channel
+from course_utils.evaluation.inference import reconstruct
+from course_utils.images import as_rgb, to_float, to_uint8, y_channel
 from course_utils.metrics import crop_border, sr_metrics
 from course_utils.models import get_model, load_checkpoint, save_checkpoint
 from course_utils.tasks import SuperResolution
@@ -499,3 +501,47 @@ def test_the_default_method_is_the_tasks_baseline():
     restored = evaluate_images(images, "jpeg-10")
     assert restored.method == "identity"
     assert restored.mean_psnr == evaluate_images(images, "jpeg-10", "identity").mean_psnr
+
+
+# --------------------------------------------------------------------------------------------
+# Memory: the folder's 8-bit path gives exactly the float path's scores
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["bicubic", "model"])
+def test_folder_read_as_8_bits_scores_exactly_as_float_images(tmp_path, method):
+    # evaluate_folder reads the stored uint8 pixels and the model returns its 8-bit output;
+    # the same images as float64, with the model's float output, must score identically.
+    rng = np.random.default_rng(5)
+    photo = to_uint8(make_smooth(300, 410) + rng.normal(0, 0.03, (300, 410, 3)))
+    save_image(tmp_path / "rgb.png", photo)
+    save_image(tmp_path / "gray.png", photo[..., 1])
+    torch.manual_seed(0)
+    model = get_model("espcn", scale=3)
+    if method == "model":
+        run = model_method(model, tile=40)
+
+        def float_output(lr, scale):
+            return reconstruct(model, lr, scale, tile=40)
+        float_output.__name__ = run.__name__
+    else:
+        run = float_output = "bicubic"
+    got = evaluate_folder(tmp_path, "sr-x3", run)
+    images = {p.name: load_image(p) for p in sorted(tmp_path.iterdir())}
+    assert all(im.dtype == np.float64 for im in images.values())
+    want = evaluate_images(images, "sr-x3", float_output)
+    assert got.rows == want.rows and len(got.rows) == 2
+
+
+def test_load_image_as_stored_integers_is_the_float_image_exactly(tmp_path):
+    rng = np.random.default_rng(2)
+    rgba = rng.integers(0, 256, (9, 7, 4), dtype=np.uint8)
+    rgba[..., 3] = 255  # opaque: the alpha channel is dropped
+    files = {"rgb.png": rgba[..., :3], "gray.png": rgba[..., 0], "rgba.png": rgba,
+             "bits.png": rgba[..., 0] > 127,
+             "deep.tif": rng.integers(0, 65536, (9, 7), dtype=np.uint16)}
+    for name, pixels in files.items():
+        Image.fromarray(pixels).save(tmp_path / name)
+        stored = load_image(tmp_path / name, as_float=False)
+        assert stored.dtype in (np.uint8, np.uint16), name
+        assert np.array_equal(to_float(stored), load_image(tmp_path / name)), name

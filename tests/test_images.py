@@ -9,6 +9,7 @@ import torch
 
 from course_utils.images import (
     YCBCR_MATRIX,
+    YCBCR_OFFSET,
     as_rgb,
     image_to_tensor,
     is_gray,
@@ -281,3 +282,13 @@ def test_to_uint8_refuses_nan_and_inf():
         image[1, 2] = bad
         with pytest.raises(ValueError, match="NaN or inf"):
             to_uint8(image)
+
+
+def test_colour_conversions_in_strips_are_bit_for_bit_the_whole_image_ones():
+    # 300 rows: several strips of STRIP_ROWS; the whole-image formulas are the documented ones.
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (300, 410, 3), dtype=np.uint8)
+    rgb = image / 255.0
+    assert np.array_equal(rgb_to_ycbcr(image), YCBCR_OFFSET + rgb @ YCBCR_MATRIX.T)
+    assert np.array_equal(rgb_to_y(image), 16.0 + rgb @ YCBCR_MATRIX[0])
+    assert np.array_equal(y_channel(image), np.floor(16.0 + rgb @ YCBCR_MATRIX[0] + 0.5))

@@ -9,8 +9,13 @@ import torch
 
 from conftest import make_smooth
 from course_utils.degrade import imresize
-from course_utils.evaluation.inference import reconstruct, run_tiled, throughput
-from course_utils.images import rgb_to_ycbcr, to_float, to_uint8, ycbcr_to_rgb
+from course_utils.evaluation.inference import (
+    NonFiniteOutput,
+    reconstruct,
+    run_tiled,
+    throughput,
+)
+from course_utils.images import image_to_tensor, rgb_to_ycbcr, to_float, to_uint8, ycbcr_to_rgb
 from course_utils.models import get_model
 
 
@@ -148,3 +153,52 @@ def test_throughput_reports_speed_and_memory():
     stats = throughput(get_model("espcn", scale=4), output_size=64, repeats=1)
     assert stats["images_per_s"] > 0 and stats["peak_mib"] > 10
     assert stats["seconds_per_image"] == pytest.approx(1 / stats["images_per_s"])
+
+
+# --------------------------------------------------------------------------------------------
+# Strip by strip: bit for bit the whole-image computation, 8-bit output
+# --------------------------------------------------------------------------------------------
+
+
+def whole_image_reconstruct(model, lr, tile=32):
+    """The straightforward conversion around the model: whole float64 images throughout."""
+    scale, gray = model.scale, lr.ndim == 2
+    if model.channels == 1:
+        ycbcr = rgb_to_ycbcr(lr)
+        y = run_tiled(model, image_to_tensor(lr, "y"), scale, tile)[0, 0]
+        y = y.clamp(16 / 255, 235 / 255).double().numpy() * 255.0
+        if gray:
+            return np.clip((y - 16.0) / 219.0, 0.0, 1.0)
+        chroma = imresize(ycbcr, scale)[..., 1:]
+        return ycbcr_to_rgb(np.concatenate([y[..., None], chroma], axis=2))
+    out = run_tiled(model, image_to_tensor(lr, "rgb"), scale, tile)[0].clamp(0, 1)
+    out = out.double().numpy().transpose(1, 2, 0)
+    return out.mean(axis=2) if gray else out
+
+
+@pytest.mark.parametrize(("name", "scale", "channels"),
+                         [("espcn", 3, 1), ("fsrcnn", 4, 1), ("espcn", 2, 1), ("espcn", 2, 3)])
+@pytest.mark.parametrize("kind", ["rgb uint8", "gray float"])
+def test_reconstruct_in_strips_is_bit_for_bit_the_whole_image_computation(name, scale,
+                                                                          channels, kind):
+    # Outputs of 200-548 rows: several strips of STRIP_ROWS = 64, odd widths.
+    torch.manual_seed(0)
+    model = get_model(name, scale=scale, channels=channels)
+    rng = np.random.default_rng(1)
+    lr = (to_uint8(make_smooth(100, 137) + rng.normal(0, 0.02, (100, 137, 3)))
+          if kind == "rgb uint8" else make_smooth(71, 90, channels=None))
+    want = whole_image_reconstruct(model, lr)
+    got = reconstruct(model, lr, tile=32)
+    assert got.dtype == np.float64 and np.array_equal(got, want)
+    eight_bit = reconstruct(model, lr, tile=32, uint8=True)
+    assert eight_bit.dtype == np.uint8 and np.array_equal(eight_bit, to_uint8(want))
+
+
+def test_uint8_output_of_a_diverged_model_raises():
+    model = get_model("espcn", scale=2)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    assert np.isnan(reconstruct(model, make_smooth(12, 12))).all()  # float: returned as is
+    with pytest.raises(NonFiniteOutput, match="NaN or inf"):
+        reconstruct(model, make_smooth(12, 12), uint8=True)

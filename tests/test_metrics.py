@@ -9,8 +9,9 @@ import skimage.metrics
 import torch
 
 from course_utils.degrade import add_gaussian_noise, gaussian_blur, jpeg_compress
-from course_utils.images import to_uint8
+from course_utils.images import to_uint8, y_channel
 from course_utils.metrics import (
+    _streamed_mean,
     crop_border,
     foreground_mask,
     foreground_sr_psnr,
@@ -475,3 +476,47 @@ def test_foreground_psnr_scores_the_object_not_the_black_background():
     assert foreground_sr_psnr(hr, hr, 3) == float("inf")
     with pytest.raises(ValueError, match="no foreground"):
         foreground_sr_psnr(sr * 0, hr * 0, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# The memory-bounded scoring: bit for bit the whole-image computation
+# --------------------------------------------------------------------------------------------
+
+
+def whole_image_sr_metrics(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
+    """The straightforward recipe: Y (or the gray intensities) of the whole images as float64,
+    border crop, then psnr and ssim of the whole arrays."""
+    def channel(image):
+        if image.ndim == 2 or image.shape[2] == 1:
+            return to_uint8(image).reshape(image.shape[:2]).astype(np.float64)
+        return y_channel(image)
+
+    y_sr, y_hr = (crop_border(channel(im), scale) for im in (sr, hr))
+    return psnr(y_hr, y_sr, data_range=255.0), ssim(y_hr, y_sr, data_range=255.0)
+
+
+@pytest.mark.parametrize("shape", [(300, 410, 3), (301, 409), (299, 411, 3), (150, 64, 1),
+                                   (17, 17, 3)])
+@pytest.mark.parametrize("output", ["uint8", "float", "identical"])
+def test_sr_metrics_in_strips_are_bit_for_bit_the_whole_image_ones(shape, output):
+    # STRIP_ROWS = 64: the larger images are scored in several strips (SSIM's strips overlap
+    # by 10 rows); odd sizes leave a short last strip.
+    rng = np.random.default_rng(3)
+    hr = rng.integers(0, 256, shape, dtype=np.uint8)
+    if output == "uint8":
+        sr = np.clip(hr + rng.normal(0, 8, shape), 0, 255).astype(np.uint8)
+    elif output == "float":
+        sr, hr = np.clip(hr / 255 + rng.normal(0, 0.03, shape), 0, 1), hr / 255
+    else:
+        sr = hr.copy()
+    got, want = sr_metrics(sr, hr, 3), whole_image_sr_metrics(sr, hr, 3)
+    assert got[1] == want[1]
+    assert got[0] == want[0]  # inf == inf for identical images
+    assert (output == "identical") == np.isinf(got[0])
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 128, 129, 1000, 65_537, 290 * 400])
+def test_streamed_mean_sums_in_numpys_order(n):
+    values = np.random.default_rng(n).random(n) * 3.7
+    chunks = iter(np.array_split(values, max(1, n // 999)))
+    assert _streamed_mean(chunks, n) == values.mean()

@@ -33,10 +33,11 @@ __all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageFolder", "ImageTooLarge", "ce
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
-#: The largest image :func:`load_image` decodes by default: 40 megapixels, a little more than a
-#: 6000x6000 photo. Decoded as float64 RGB, one megapixel takes 24 MB, so the limit keeps one
-#: image under 1 GB; a small file can hold a huge image (a PNG of 9600x9600 zeros is 89 KB).
-MAX_PIXELS = 40_000_000
+#: The largest image :func:`load_image` decodes by default: 36 megapixels, a 6000x6000 photo,
+#: the largest size the evaluation command was measured to score in under 1.5 GB for the whole
+#: process (``benchmarks/memory.py``, README). A small file can hold a huge image: a PNG of
+#: 9600x9600 zeros is 89 KB.
+MAX_PIXELS = 36_000_000
 
 
 def _png_header(path: Path) -> tuple[int, int] | None:
@@ -72,9 +73,9 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise ImageTooLarge(
             f"{path} is {width}x{height} pixels ({width * height / 1e6:.1f} MP), more than the "
-            f"limit of {max_pixels / 1e6:g} MP that keeps memory bounded (24 MB per megapixel "
-            "once decoded); it was not decoded. Use a smaller image, or raise the limit "
-            "(load_image(..., max_pixels=N); the evaluate command's --max-pixels).")
+            f"limit of {max_pixels / 1e6:g} MP that keeps memory bounded (scoring a 36 MP "
+            "image takes about 1.4 GB); it was not decoded. Use a smaller image, or raise the "
+            "limit (load_image(..., max_pixels=N); the evaluate command's --max-pixels).")
 
 
 def _read_tiff16(path: Path) -> np.ndarray:
@@ -86,7 +87,7 @@ def _read_tiff16(path: Path) -> np.ndarray:
 
 
 def load_image(path: str | os.PathLike, *, alpha: str = "raise",
-               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+               max_pixels: int = MAX_PIXELS, as_float: bool = True) -> np.ndarray:
     """Read an image file as float64 in [0, 1], shape (H, W) or (H, W, 3).
 
     Conversions (all documented, none silent):
@@ -106,6 +107,12 @@ def load_image(path: str | os.PathLike, *, alpha: str = "raise",
     max_pixels : int
         Refuse images with more pixels (:data:`MAX_PIXELS`), checked from the file's header
         before anything is decoded.
+    as_float : bool
+        ``False`` returns the stored integers instead, uint8 or uint16 (1-bit images as uint8
+        0 or 255), which :func:`~course_utils.images.to_float` turns into exactly the float
+        image: 1/8 of the memory for an 8-bit image (108 MB instead of 864 MB for a 6000x6000
+        RGB photo). A transparent image composited over white (``alpha="white"``) is float64
+        either way.
 
     Raises
     ------
@@ -153,10 +160,13 @@ def load_image(path: str | os.PathLike, *, alpha: str = "raise",
             "truncated or corrupt, or not an image at all; supported: PNG, JPEG, BMP, TIFF."
         ) from err
 
-    image = to_float(array, alpha=True) if array.dtype != bool else array * 1.0
+    if array.dtype == bool:
+        image = array * 1.0 if as_float else array.astype(np.uint8) * np.uint8(255)
+    else:
+        image = to_float(array, alpha=True) if as_float else array
     if image.ndim == 3 and image.shape[2] in (2, 4):
         image = _remove_alpha(image, alpha, path)
-    return image.astype(np.float64)
+    return image.astype(np.float64, copy=False) if as_float else image
 
 
 def _pil_to_array(im: Image.Image) -> np.ndarray:
@@ -182,10 +192,14 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
 
 
 def _remove_alpha(image: np.ndarray, alpha: str, path: Path) -> np.ndarray:
+    # float in [0, 1], or the stored integers (load_image(as_float=False)): opaque is their max
+    opaque = np.iinfo(image.dtype).max if np.issubdtype(image.dtype, np.integer) else 1.0
+    if alpha == "white":
+        image = to_float(image, alpha=True)
     colour, opacity = image[..., :-1], image[..., -1:]
     if alpha == "white":
         image = colour * opacity + (1.0 - opacity)
-    elif alpha == "drop" or np.all(opacity == 1.0):
+    elif alpha == "drop" or np.all(opacity == opaque):
         image = colour
     elif alpha == "warn":
         warnings.warn(f"{path} has transparent pixels: its alpha channel was dropped (the "
@@ -339,10 +353,14 @@ class ImageFolder(Mapping):
         names); default: every image file under its own name.
     max_pixels : int
         :func:`load_image`'s limit.
+    as_float : bool
+        ``False``: each image as its stored integers (:func:`load_image`'s ``as_float``),
+        1/8 of the memory of float64 for an 8-bit image; the evaluation reads them so.
     """
 
     def __init__(self, folder: str | os.PathLike, role: str = "image",
-                 names: Mapping[str, str] | None = None, max_pixels: int = MAX_PIXELS) -> None:
+                 names: Mapping[str, str] | None = None, max_pixels: int = MAX_PIXELS,
+                 as_float: bool = True) -> None:
         folder = Path(folder)
         paths, others = list_images(folder)
         for p in others:
@@ -353,10 +371,11 @@ class ImageFolder(Mapping):
                              "or TIFF).")
         by_name = {p.name: p for p in paths}
         self.paths = {key: by_name[name] for key, name in names.items()} if names else by_name
-        self.role, self.max_pixels = role, max_pixels
+        self.role, self.max_pixels, self.as_float = role, max_pixels, as_float
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return load_image(self.paths[key], alpha="warn", max_pixels=self.max_pixels)
+        return load_image(self.paths[key], alpha="warn", max_pixels=self.max_pixels,
+                          as_float=self.as_float)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.paths)

@@ -26,7 +26,7 @@ from ..data.io import MAX_PIXELS, ImageFolder
 from ..degrade import imresize, resize
 from ..images import to_float, to_uint8
 from ..tasks import Task, get_task
-from .inference import reconstruct
+from .inference import NonFiniteOutput, reconstruct
 
 __all__ = ["METHODS", "EvaluationResult", "default_method", "evaluate_folder", "evaluate_images",
            "model_method", "resolve_method"]
@@ -166,7 +166,8 @@ def evaluate_folder(
     task = get_task(task)
     method = method or default_method(task)
     resolve_method(method)  # an unknown name fails before any image is read
-    hr = ImageFolder(hr_dir, "HR", max_pixels=max_pixels)
+    # The stored 8-bit integers, not float64: the same scores from 1/8 of the memory.
+    hr = ImageFolder(hr_dir, "HR", max_pixels=max_pixels, as_float=False)
     lr = None
     if lr_dir is not None:
         lr_names = {_pair_key(n): n for n in ImageFolder(lr_dir, "LR")}
@@ -175,7 +176,7 @@ def evaluate_folder(
             raise ValueError(f"no LR image in {lr_dir} for the HR images {missing}; LR files "
                              "must have the same names (an _HR/_LR suffix may differ).")
         lr = ImageFolder(lr_dir, "LR", names={n: lr_names[_pair_key(n)] for n in hr},
-                         max_pixels=max_pixels)
+                         max_pixels=max_pixels, as_float=False)
     return evaluate_images(hr, task, method, lr)
 
 
@@ -241,10 +242,14 @@ def evaluate_images(
                     f"{name} at x{scale} needs {expected[1]}x{expected[0]} (modcropped HR / "
                     "scale)."
                 )
-        sr = run(lr, scale)
-        if sr.ndim != hr.ndim:
+        try:
+            sr = run(lr, scale)
+        except NonFiniteOutput:  # model_method's 8-bit output: the model gave NaN or inf
+            sr = None
+        if sr is not None and sr.ndim != hr.ndim:
             raise ValueError(f"{name}: the method returned {sr.shape}, but HR is {hr.shape}.")
-        if not np.isfinite(sr).all():
+        # (an integer image cannot hold NaN: no need for a full-size boolean array)
+        if sr is None or (sr.dtype.kind == "f" and not np.isfinite(sr).all()):
             raise ValueError(f"{name}: {label} returned NaN or inf values, which have no score "
                              "(a diverged model?). Check the model's weights, or retrain it "
                              "with a lower learning rate.")
@@ -259,10 +264,12 @@ def evaluate_images(
 def model_method(model: nn.Module, name: str | None = None, tile: int = 128) -> Method:
     """Wrap a reconstruction model as a method ``(input, scale) -> output`` for the evaluation.
 
-    The model runs on whole images, tiled (:func:`course_utils.evaluation.inference.reconstruct`).
+    The model runs on whole images, tiled (:func:`course_utils.evaluation.inference.reconstruct`),
+    and returns its 8-bit output (``uint8=True``): exactly what the scores quantise the float
+    output to, from 1/8 of the memory.
     """
     def run_model(x: np.ndarray, scale: int) -> np.ndarray:
-        return reconstruct(model, x, scale, tile=tile)
+        return reconstruct(model, x, scale, tile=tile, uint8=True)
 
     config = getattr(model, "config", {})
     run_model.__name__ = name or f"{config.get('name', 'model')}-x{model.scale}"

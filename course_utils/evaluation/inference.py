@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..checks import check_image, check_scale
-from ..degrade import imresize
-from ..images import image_to_tensor, is_gray, rgb_to_ycbcr, to_uint8, ycbcr_to_rgb
+from ..degrade import imresize_rows
+from ..images import STRIP_ROWS, image_to_tensor, is_gray, rgb_to_ycbcr, to_uint8, ycbcr_to_rgb
 
-__all__ = ["reconstruct", "run_tiled", "throughput"]
+__all__ = ["NonFiniteOutput", "reconstruct", "run_tiled", "throughput"]
 
 
 @torch.no_grad()
@@ -70,8 +71,12 @@ def _check_model(model: nn.Module, scale: int | None) -> int:
     return model_scale
 
 
+class NonFiniteOutput(ValueError):
+    """The model's output holds NaN or inf values, which have no 8-bit value (and no score)."""
+
+
 def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
-                tile: int = 128, overlap: int = 16) -> np.ndarray:
+                tile: int = 128, overlap: int = 16, *, uint8: bool = False) -> np.ndarray:
     """Run a reconstruction model on a whole image; returns a float image in [0, 1].
 
     Parameters
@@ -85,6 +90,12 @@ def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
         If given, it must be the model's scale (a x3 model cannot do x4).
     tile, overlap : int
         Tiling of large images (:func:`run_tiled`).
+    uint8 : bool
+        Return the 8-bit image instead (:func:`~course_utils.images.to_uint8` of the float
+        result, bit for bit: what saving it as a PNG keeps, and what the scores use), made
+        :data:`~course_utils.degrade.STRIP_ROWS` rows at a time, so that the float64 output
+        never exists whole: 1/8 of the memory (108 MB instead of 864 MB for a 6000x6000 RGB
+        output). A model that outputs NaN or inf then raises :class:`NonFiniteOutput`.
 
     Returns
     -------
@@ -109,19 +120,61 @@ def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
     model.eval()
 
     if model.channels == 1:
-        ycbcr = rgb_to_ycbcr(lr)
         x = image_to_tensor(lr, "y").to(device)
-        y = run_tiled(model, x, scale, tile, overlap)[0, 0].clamp(16 / 255, 235 / 255)
-        y = y.double().cpu().numpy() * 255.0
-        if gray:
-            return np.clip((y - 16.0) / 219.0, 0.0, 1.0)
-        chroma = (imresize(ycbcr, scale) if scale > 1 else ycbcr)[..., 1:]
-        return ycbcr_to_rgb(np.concatenate([y[..., None], chroma], axis=2))
+        out = run_tiled(model, x, scale, tile, overlap)[0, 0].clamp_(16 / 255, 235 / 255).cpu()
+        del x  # (memory: only the output and the LR chroma are needed from here on)
+        bands = _luma_bands(out, None if gray else _chroma(lr), scale)
+    else:
+        x = image_to_tensor(lr, "rgb").to(device)
+        out = run_tiled(model, x, scale, tile, overlap)[0].clamp_(0, 1).cpu()
+        bands = _rgb_bands(out, gray)
+    if uint8 and not torch.isfinite(out).all():
+        raise NonFiniteOutput("the model returned NaN or inf values, which have no 8-bit value "
+                              "(a diverged model?)")
+    result = np.empty(tuple(out.shape[-2:]) + (() if gray else (3,)),
+                      dtype=np.uint8 if uint8 else np.float64)
+    for top, band in bands:
+        result[top:top + band.shape[0]] = to_uint8(band) if uint8 else band
+    return result
 
-    x = image_to_tensor(lr, "rgb").to(device)
-    out = run_tiled(model, x, scale, tile, overlap)[0].clamp(0, 1)
-    out = out.double().cpu().numpy().transpose(1, 2, 0)
-    return out.mean(axis=2) if gray else out
+
+def _chroma(lr: np.ndarray) -> np.ndarray:
+    """Cb and Cr of an RGB image (:func:`~course_utils.images.rgb_to_ycbcr`), made a strip at
+    a time: the float64 Y channel is never needed."""
+    chroma = np.empty(lr.shape[:2] + (2,))
+    for top in range(0, lr.shape[0], STRIP_ROWS):
+        chroma[top:top + STRIP_ROWS] = rgb_to_ycbcr(lr[top:top + STRIP_ROWS])[..., 1:]
+    return chroma
+
+
+def _luma_bands(y_out: torch.Tensor, chroma: np.ndarray | None,
+                scale: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Bands of rows of a Y model's float64 output image: gray (``chroma`` None) or RGB, with
+    the LR's Cb and Cr (:func:`_chroma`) enlarged by bicubic imresize (kept as they are at
+    scale 1). Each band is computed as the whole image would be, row for row."""
+    height = y_out.shape[0]
+    if chroma is None:
+        bands = ((top, None) for top in range(0, height, STRIP_ROWS))
+    elif scale > 1:  # Cb and Cr each (imresize takes 1 or 3 channels), band by band
+        bands = ((top, np.stack([cb, cr], axis=2)) for (top, cb), (_, cr)
+                 in zip(imresize_rows(chroma[..., 0], scale),
+                        imresize_rows(chroma[..., 1], scale), strict=True))
+    else:
+        bands = ((top, chroma[top:top + STRIP_ROWS]) for top in range(0, height, STRIP_ROWS))
+    for top, cbcr in bands:
+        y = y_out[top:top + STRIP_ROWS].double().numpy() * 255.0
+        if cbcr is None:
+            yield top, np.clip((y - 16.0) / 219.0, 0.0, 1.0)
+        else:
+            yield top, ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=2))
+
+
+def _rgb_bands(out: torch.Tensor, gray: bool) -> Iterator[tuple[int, np.ndarray]]:
+    """Bands of rows of a 3-channel model's ``(3, H, W)`` output as float64 images (the channel
+    mean for a gray input)."""
+    for top in range(0, out.shape[1], STRIP_ROWS):
+        band = out[:, top:top + STRIP_ROWS].double().numpy().transpose(1, 2, 0)
+        yield top, band.mean(axis=2) if gray else band
 
 
 def throughput(model: nn.Module, output_size: int = 512, repeats: int = 5,
