@@ -10,8 +10,9 @@
 #   make html          set up, then execute every notebook and write HTML copies to build/html/
 #   make bench         set up, then time every notebook in fast and full mode
 #                      (build/benchmark.json), the SR models' inference (build/inference.json),
-#                      unit 04's experiment arm by arm (build/transfer.json) and unit 05's
-#                      domain by domain (build/crossdomain.json)
+#                      unit 04's experiment arm by arm (build/transfer.json), unit 05's
+#                      domain by domain (build/crossdomain.json) and the evaluation's
+#                      memory against image size (build/memory.json)
 #   make lint          set up, then ruff over the code and the notebooks
 #   make env           set up only, and print the environment's path
 #   make clean         delete build/ (HTML copies, benchmark results, screenshots)
@@ -100,7 +101,8 @@ bench:
 	python benchmarks/notebooks.py $(BENCH_ARGS) --json build/benchmark.json; \
 	python benchmarks/inference.py --json build/inference.json; \
 	python benchmarks/transfer.py --json build/transfer.json; \
-	python benchmarks/crossdomain.py --joint --json build/crossdomain.json
+	python benchmarks/crossdomain.py --joint --json build/crossdomain.json; \
+	python benchmarks/memory.py --json build/memory.json
 
 clean:
 	rm -rf build

@@ -118,7 +118,7 @@ def test_make_help_lists_every_target_whole():
                          check=True).stdout.splitlines()
     assert {line.split()[1] for line in out if line.startswith("make ")} == phony
     assert not any(line.startswith("#") for line in out)
-    assert "domain by domain (build/crossdomain.json)" in "\n".join(out)  # a continued line
+    assert "memory against image size (build/memory.json)" in "\n".join(out)  # continued
 
 
 def test_make_lab_allows_root_only_as_root():
