@@ -242,17 +242,18 @@ def evaluate_images(
                     f"{name} at x{scale} needs {expected[1]}x{expected[0]} (modcropped HR / "
                     "scale)."
                 )
+        diverged = (f"{name}: {label} returned NaN or inf values, which have no score (a "
+                    "diverged model?). Check the model's weights, or retrain it with a lower "
+                    "learning rate.")
         try:
             sr = run(lr, scale)
         except NonFiniteOutput:  # model_method's 8-bit output: the model gave NaN or inf
-            sr = None
-        if sr is not None and sr.ndim != hr.ndim:
+            raise ValueError(diverged) from None
+        if sr.ndim != hr.ndim:
             raise ValueError(f"{name}: the method returned {sr.shape}, but HR is {hr.shape}.")
         # (an integer image cannot hold NaN: no need for a full-size boolean array)
-        if sr is None or (sr.dtype.kind == "f" and not np.isfinite(sr).all()):
-            raise ValueError(f"{name}: {label} returned NaN or inf values, which have no score "
-                             "(a diverged model?). Check the model's weights, or retrain it "
-                             "with a lower learning rate.")
+        if sr.dtype.kind == "f" and not np.isfinite(sr).all():
+            raise ValueError(diverged)
         result.rows.append({"image": name, "height": hr.shape[0], "width": hr.shape[1],
                             **task.score(sr, hr)})
     if result.skipped and not result.rows:

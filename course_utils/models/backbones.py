@@ -36,8 +36,8 @@ from torchvision.models import ResNet18_Weights, VGG16_Weights
 
 from ..checks import check_image
 from ..data.downloads import DataUnavailableError
+from ..data.io import sha256_of
 from ..images import to_float
-from .checkpoint import sha256_of
 
 __all__ = ["BACKBONES", "IMAGENET_MEAN", "IMAGENET_STD", "EfficientNetLite0", "as_encoder",
            "backbone_stages", "imagenet_categories", "imagenet_normalize", "imagenet_top5",
