@@ -7,10 +7,12 @@
 
 For each (size, method), a folder holding one RGB photo of ``size x size`` pixels (PNG) is
 scored by the evaluation command, ``python -m course_utils evaluate --hr DIR --scale 3`` (the
-bicubic baseline) or ``--model espcn_x3`` (a shipped model, tiled at 128 LR pixels), run as a
-child process of its own. Peak memory is the child's peak resident set size, read with
-``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it has exited (the exact figure kept
-by the operating system, as ``benchmarks/notebooks.py`` takes it), so it is the whole
+bicubic baseline) or ``--model espcn_x3`` (a shipped model, tiled at 128 LR pixels), or a
+restoration task (``--task denoise-25 --method none``, NL-means on the gray image, the shipped
+gray denoiser), run as a child process of its own. Peak memory is the child's peak resident
+set size, read with ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it has exited
+(the exact figure kept by the operating system, as ``benchmarks/notebooks.py`` takes it), so it
+is the whole
 process's: Python, NumPy, torch (imported by the command whatever the method) and the images.
 The ``import`` row is a child that only imports the command's modules: the floor under every
 other row.
@@ -46,6 +48,10 @@ METHODS = {  # label: the evaluate command's options
     "espcn_x2": ["--model", "espcn_x2"],
     "espcn_x3": ["--model", "espcn_x3"],
     "fsrcnn_x4": ["--model", "fsrcnn_x4"],
+    # restoration (unit 06): the noisy input itself, a classical denoiser, the shipped one
+    "denoise none": ["--task", "denoise-25", "--method", "none"],
+    "denoise-gray nlm": ["--task", "denoise-25-gray", "--method", "nlm"],
+    "dncnn_denoise-25-gray": ["--model", "dncnn_denoise-25-gray"],
 }
 IMPORT_ONLY = "import course_utils.__main__"
 

@@ -11,11 +11,13 @@ base        ``config``                       the fast-mode switch (``COURSE_FAST
 images      ``images``                       image conventions: int/float, gray/RGB,
                                              image <-> tensor, BT.601 Y/YCbCr
             ``degrade``                      MATLAB bicubic ``imresize``, the benchmark LR,
-                                             blur, noise, JPEG, masks, seeded pipelines
+                                             blur kernels, noise (Gaussian,
+                                             Poisson-Gaussian), JPEG, inpainting masks,
+                                             seeded pipelines
             ``metrics``                      MSE, PSNR, SSIM (NumPy, torch); the SR and the
                                              restoration scoring recipes
             ``tasks``                        SR, denoising, deblurring, inpainting, JPEG:
-                                             target, degradation and score of each
+                                             target, degradation (observation) and score
             ``domain_gap``                   intensity, spectrum and edge statistics of domains
             ``viz``                          figures with zoomed insets, tables, plot style
 data        ``data.io``                      reading and writing image files, folders
@@ -26,12 +28,15 @@ data        ``data.io``                      reading and writing image files, fo
 models      ``models.registry``              ``register_model`` / ``get_model`` /
                                              ``list_models``, config validation
             ``models.sr``                    SRCNN, FSRCNN, ESPCN
+            ``models.restoration``           DnCNN (residual restoration network)
             ``models.backbones``             ImageNet encoders and their stages
             ``models.encoder_decoder``       U-Net and feature + sub-pixel designs
             ``models.freeze``                which weights train (freezing by stage or layer)
             ``models.complexity``            parameter and MAC counts
             ``models.checkpoint``            safetensors checkpoints of any registered model
 evaluation  ``evaluation.inference``         tiled reconstruction of whole images
+            ``evaluation.classical``         the classical restoration baselines
+                                             (scikit-image, BM3D)
             ``evaluation.evaluate``          methods, ``evaluate_images`` / ``_folder``
 training    ``training.losses``              pixel, SSIM and perceptual losses
             ``training.loop``                ``fit``, ``History``, ``evaluate_psnr``

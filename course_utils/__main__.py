@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import warnings
@@ -20,10 +21,19 @@ from pathlib import Path
 from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
 from .data.io import MAX_PIXELS, list_images, load_image, write_text
 from .data.pairs import split_for_validation
-from .evaluation.evaluate import METHODS, default_method, evaluate_folder, model_method
+from .evaluation.evaluate import default_method, evaluate_folder, method_names, model_method
 from .models.checkpoint import load_checkpoint
 from .models.registry import list_models, model_spec
-from .tasks import SuperResolution, Task, get_task
+from .tasks import (
+    Deblurring,
+    Denoising,
+    Inpainting,
+    JPEGArtifacts,
+    PoissonGaussian,
+    SuperResolution,
+    Task,
+    get_task,
+)
 from .zoo.recipes import default_recipe, pretrain
 from .zoo.shipped import SHIPPED, load_pretrained, shipped_model, zoo_rows
 
@@ -42,14 +52,18 @@ def _positive(kind: type) -> callable:
     return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+def _non_negative(kind: type) -> callable:
+    """An argparse type: a number of ``kind`` of 0 or more."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _check_output(path: Path, option: str, suffix: str | None = None) -> None:
@@ -68,20 +82,86 @@ def _check_output(path: Path, option: str, suffix: str | None = None) -> None:
                          "choose another place.")
 
 
+#: The options that set each task kind's parameters, the first one required.
+TASK_OPTIONS = {"sr": ("scale",), "denoise": ("sigma",), "poisson": ("peak", "sigma"),
+                "deblur": ("kernel", "noise"), "inpaint": ("mask",), "jpeg": ("quality",)}
+
+
+def _task_of_options(args: argparse.Namespace) -> Task | None:
+    """The task of --task KIND with its parameter options (--sigma, --kernel ...), of --task
+    SPEC, or of --scale (and --gray); None if none of them is given."""
+    given = [o for o in ("sigma", "peak", "kernel", "noise", "mask", "quality")
+             if getattr(args, o) is not None]
+    kind = args.task if args.task in TASK_OPTIONS else None
+    if args.task is None or kind == "sr":
+        if given:
+            raise ValueError(f"--{given[0]} is an option of a restoration task; give its "
+                             f"kind, e.g. --task denoise --sigma 25.")
+        if args.scale is None:
+            if kind == "sr":
+                raise ValueError("--task sr needs --scale, e.g. --task sr --scale 3.")
+            return None
+        task = SuperResolution(args.scale)
+    elif kind is None:  # a whole spec, e.g. denoise-25
+        if given:
+            raise ValueError(f"--task {args.task} already holds its parameters: give either a "
+                             f"whole spec or --task KIND with options (--task denoise --sigma "
+                             f"25), not both (--{given[0]}).")
+        task = get_task(args.task)
+    else:
+        for option in given:
+            if option not in TASK_OPTIONS[kind]:
+                owners = [k for k, options in TASK_OPTIONS.items() if option in options]
+                raise ValueError(f"--{option} is an option of --task {' or '.join(owners)}, "
+                                 f"not of --task {kind}.")
+        first = TASK_OPTIONS[kind][0]
+        if getattr(args, first) is None:
+            example = {"denoise": "25", "poisson": "30", "deblur": "gaussian:2.0",
+                       "inpaint": "random:0.5", "jpeg": "10"}[kind]
+            raise ValueError(f"--task {kind} needs --{first}, e.g. --task {kind} --{first} "
+                             f"{example}.")
+        task = _restoration_task(kind, args)
+    if args.scale is not None and task.scale != args.scale:
+        raise ValueError(f"the options ask for different tasks: {task.name} and "
+                         f"sr-x{args.scale}.")
+    return replace(task, gray=True) if args.gray else task
+
+
+def _restoration_task(kind: str, args: argparse.Namespace) -> Task:
+    """The task of a restoration kind from its options (checked by the task itself)."""
+    if kind == "denoise":
+        return Denoising(args.sigma)
+    if kind == "poisson":
+        return PoissonGaussian(args.peak, args.sigma or 0.0)
+    if kind == "deblur":
+        return Deblurring(args.kernel, args.noise or 0.0)
+    if kind == "inpaint":
+        return Inpainting(args.mask)
+    return JPEGArtifacts(args.quality)
+
+
 def _task(args: argparse.Namespace, implied: str | None = None) -> Task:
-    """The task of --task or --scale (SR), else the one a model implies; they must agree."""
-    given = [get_task(args.task)] if args.task else []
-    given += [SuperResolution(args.scale)] if args.scale is not None else []
-    if implied is not None:
-        given.append(get_task(implied))
-    names = {t.name for t in given}
-    if len(names) > 1:
-        raise ValueError(f"the options ask for different tasks: {', '.join(sorted(names))}; "
-                         "give the one the model was trained for.")
-    if not given:
-        raise ValueError("give the task: --scale S for super-resolution, or --task SPEC "
-                         "(sr-x3, denoise-25, deblur-1.6, inpaint-0.5, jpeg-10).")
-    return given[0]
+    """The task of --task (and its options) or --scale, else the one a model implies.
+
+    A restoration model may be scored at another strength of its own kind (a denoiser
+    trained at sigma 25 on sigma 15 images), keeping its colour convention (a gray model
+    scores gray targets); any other task must be the model's.
+    """
+    task = _task_of_options(args)
+    if implied is None:
+        if task is None:
+            raise ValueError("give the task: --scale S for super-resolution, or --task KIND "
+                             "with its option (--task denoise --sigma 25, --task deblur "
+                             "--kernel gaussian:2.0, --task inpaint --mask random:0.5, --task "
+                             "jpeg --quality 10), or a whole spec (--task denoise-25).")
+        return task
+    model_task = get_task(implied)
+    if task is None:
+        return model_task
+    if task.kind != model_task.kind or task.scale != model_task.scale:
+        raise ValueError(f"the options ask for {task.name}, but the model was trained for "
+                         f"{model_task.name}; give a task of its kind.")
+    return replace(task, gray=task.gray or model_task.gray)
 
 
 def _method(args: argparse.Namespace):
@@ -124,10 +204,13 @@ def _evaluate(args: argparse.Namespace) -> int:
               "--lr to use them instead of the course's imresize)")
     if hr_dir is None:
         raise ValueError("give --hr DIR (a folder of clean images) or --benchmark Set5.")
-    result = evaluate_folder(hr_dir, task, method, lr_dir, max_pixels=args.max_pixels)
+    result = evaluate_folder(hr_dir, task, method, lr_dir, max_pixels=args.max_pixels,
+                             seed=args.seed)
     recipe = ("modcrop, MATLAB bicubic LR, Y (BT.601; gray images as they are), border crop "
               "= scale" if isinstance(task, SuperResolution)
-              else "uint8, full image, every channel, no border")
+              else "output clipped to [0, 1] and quantised to uint8, full image, every "
+                   "channel, no border")
+    recipe += f"; seed {args.seed}" if task.stochastic else ""
     print(f"method: {result.method}, task: {task.name}, recipe: {recipe}")
     print(result.table())
     if args.json:
@@ -170,26 +253,39 @@ def _training_images(folder: Path, scale: int, patch: int) -> dict:
 def _pretrain(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("steps", "epochs", "batch_size", "lr", "seed",
                                             "threads") if getattr(args, k) is not None}
-    recipe = replace(default_recipe(args.model, args.scale), **given)
+    task = _task(args)
+    family = model_spec(args.model).task
+    if (family == "sr") != (task.scale > 1):
+        raise ValueError(f"{args.model} is a{'n SR' if family == 'sr' else ' restoration'} "
+                         f"network; it cannot train for {task.name} (give "
+                         + ("--scale S)." if family == "sr" else "--task, e.g. --task denoise "
+                            "--sigma 25 --gray)."))
+    recipe = replace(default_recipe(args.model, task), **given)
     images = None
     if args.hr is not None:
-        images = _training_images(args.hr, args.scale, recipe.patch_lr * args.scale)
-    name = f"{args.model}_x{args.scale}"
-    out = args.out or Path(f"{name}.safetensors")
+        images = _training_images(args.hr, task.scale, recipe.patch_lr * task.scale)
+    name = f"{args.model}_x{task.scale}" if task.scale > 1 else f"{args.model}_{task.name}"
+    # A file name without the spec's ":" and "," (Windows refuses ":"): deblur-motion_15_30_0.01
+    default_out = Path(re.sub(r"[:,]", "_", name) + ".safetensors")
+    out = args.out or default_out
     _check_output(out, "--out", ".safetensors")
     shipped = {m.name: m for m in SHIPPED}
     if name in shipped and out.resolve() == shipped[name].path.resolve():
         print("note: overwriting a shipped model; record its SHA-256 in "
               "course_utils/assets/registry.tsv with `python scripts/register_models.py`")
-    print(f"training {args.model} x{args.scale} on "
+    print(f"training {args.model} for {task.name} on "
           + (f"the {len(images)} images of {args.hr}" if images else "the natural photos")
           + f" for {recipe.steps:,} steps; the checkpoint goes to {out} and its model card to "
           f"{out.with_suffix('.md')} (Ctrl-C stops it and writes nothing)", flush=True)
-    _, card = pretrain(args.model, args.scale, images, recipe, out=out, hr_folder=args.hr)
+    _, card = pretrain(args.model, task, images, recipe, out=out, hr_folder=args.hr,
+                       init=args.init)
     h = card["heldout"]
-    print(f"trained {args.model} x{args.scale} in {card['training_seconds'] / 60:.1f} min; "
-          f"held-out natural photos: {h['psnr']:.2f} dB / {h['ssim']:.4f} "
-          f"(bicubic {h['bicubic_psnr']:.2f} dB / {h['bicubic_ssim']:.4f})")
+    baselines = ({"bicubic": {"psnr": h["bicubic_psnr"], "ssim": h["bicubic_ssim"]}}
+                 if task.scale > 1 else h["baselines"])
+    print(f"trained {args.model} for {task.name} in {card['training_seconds'] / 60:.1f} min; "
+          f"held-out natural photos: {h['psnr']:.2f} dB / {h['ssim']:.4f} ("
+          + ", ".join(f"{m} {b['psnr']:.2f} dB / {b['ssim']:.4f}" for m, b in baselines.items())
+          + ")")
     print(f"wrote {out} and its model card {out.with_suffix('.md')}")
     return 0
 
@@ -209,8 +305,30 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _trainable_from_scratch() -> list[str]:
-    # pretrain trains the classic Y-channel SR networks (those that take `channels`).
-    return [n for n in list_models("sr") if "channels" in model_spec(n).parameters]
+    # pretrain trains the one-channel networks: the classic Y-channel SR ones and DnCNN (the
+    # families that take `channels`; the ImageNet designs are RGB).
+    return [n for n in list_models() if "channels" in model_spec(n).parameters]
+
+
+def _add_task_options(parser: argparse.ArgumentParser) -> None:
+    """--task and the options of its parameters (evaluate and pretrain share them)."""
+    parser.add_argument("--task", help="a task kind (sr, denoise, poisson, deblur, inpaint, "
+                        "jpeg) with its options below, or a whole spec: sr-x3, denoise-25, "
+                        "denoise-0:55, poisson-30:5, deblur-gaussian:2,0.01, inpaint-random:0.5, "
+                        "jpeg-10, denoise-25-gray (course_utils.tasks)")
+    parser.add_argument("--sigma", type=_positive(float), help="denoise: the noise sigma on "
+                        "the 0-255 scale (15, 25, 50); poisson: the read noise")
+    parser.add_argument("--peak", type=_positive(float),
+                        help="poisson: photons of a white pixel")
+    parser.add_argument("--kernel", help="deblur: gaussian:SIGMA or motion:LENGTH:ANGLE "
+                                         "(pixels, degrees)")
+    parser.add_argument("--noise", type=_non_negative(float), help="deblur: sigma of the "
+                        "noise added after the blur, in [0, 1] units (0.01 = 2.55 on 0-255)")
+    parser.add_argument("--mask", help="inpaint: random:FRACTION, block:SIZE or text:SIZE")
+    parser.add_argument("--quality", type=_positive(int),
+                        help="jpeg: the JPEG quality (1-100)")
+    parser.add_argument("--gray", action="store_true", help="make the clean images gray "
+                        "first (MATLAB rgb2gray), as the published denoising tables do")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,35 +342,46 @@ def main(argv: list[str] | None = None) -> int:
                     help="download and use a benchmark set instead of --hr (SR only)")
     ev.add_argument("--scale", type=_positive(int),
                     help="integer SR factor, e.g. 3 (same as --task sr-x3)")
-    ev.add_argument("--task", help="task spec: sr-x3, denoise-25, deblur-1.6, inpaint-0.5, "
-                                   "jpeg-10")
-    ev.add_argument("--method", choices=sorted(METHODS), help="an interpolation method "
-                    "(default bicubic for SR, identity, the degraded input, for restoration)")
+    _add_task_options(ev)
+    ev.add_argument("--seed", type=_non_negative(int), default=0, help="seeds the noise and "
+                    "masks, per image (default 0): the same seed, the same inputs")
+    ev.add_argument("--method", choices=method_names(), metavar="METHOD",
+                    help="none (the degraded input itself; the default for restoration), an "
+                    "interpolation for SR (bicubic, the default, nearest, bilinear, lanczos "
+                    "...), or a classical restoration method: nlm, wavelet, tv, bm3d (needs "
+                    "`pip install bm3d`, non-commercial licence), wiener, unsupervised-wiener, "
+                    "richardson-lucy, biharmonic")
     ev.add_argument("--model", choices=[m.name for m in SHIPPED],
                     help="a shipped model (verified by its SHA-256); `models` lists them")
     ev.add_argument("--checkpoint", type=Path,
                     help="a checkpoint of any registered model (save_checkpoint, pretrain, fit)")
-    ev.add_argument("--tile", type=_positive(int), default=128,
-                    help="run models on LR tiles of this size to bound memory (default 128)")
+    ev.add_argument("--tile", type=_positive(int),
+                    help="run models on input tiles of this size to bound memory (default 128 "
+                    "for SR, 512 for restoration)")
     ev.add_argument("--lr", type=Path, help="folder of given input (LR) images, paired by name")
     ev.add_argument("--json", type=Path, help="also write the results to this JSON file (an "
                     "infinite PSNR, output identical to the target, is written as null)")
     ev.add_argument("--max-pixels", type=_positive(int), default=MAX_PIXELS,
                     help=f"refuse larger images before decoding them, to bound memory "
                          f"(default {MAX_PIXELS:,}, 6000x6000: scored in under 1.5 GB)")
-    pt = sub.add_parser("pretrain", help="train a source SR model with the course recipe")
+    pt = sub.add_parser("pretrain", help="train an SR source model or a restoration model "
+                                         "with the course recipe")
     pt.add_argument("--model", required=True, choices=_trainable_from_scratch())
-    pt.add_argument("--scale", type=_positive(int), required=True)
-    pt.add_argument("--hr", type=Path, help="train on this folder of HR images instead of the "
-                                            "natural photos")
+    pt.add_argument("--scale", type=_positive(int), help="SR: the integer factor")
+    _add_task_options(pt)
+    pt.add_argument("--hr", type=Path, help="train on this folder of clean images instead of "
+                                            "the natural photos")
+    pt.add_argument("--init", help="start from this shipped model (e.g. dncnn_denoise-25-gray) "
+                    "or checkpoint file instead of random weights: transfer learning")
     for option, kind in (("--steps", _positive(int)), ("--epochs", _positive(int)),
                          ("--batch-size", _positive(int)), ("--lr", _positive(float)),
-                         ("--seed", _non_negative_int)):
+                         ("--seed", _non_negative(int))):
         pt.add_argument(option, type=kind, help="default: the model's recipe "
                                                 "(course_utils.zoo.recipes.default_recipe)")
     pt.add_argument("--threads", type=_positive(int),
                     help="CPU threads for torch (default: the CPUs this process may use)")
-    pt.add_argument("--out", type=Path, help="checkpoint file (default ./MODEL_xSCALE.safetensors)")
+    pt.add_argument("--out", type=Path, help="checkpoint file (default "
+                    "./MODEL_xSCALE.safetensors for SR, ./MODEL_TASK.safetensors else)")
     md = sub.add_parser("models", help="list the shipped models: name, task, parameters, file, "
                                        "SHA-256")
     md.add_argument("--json", action="store_true", help="print them as JSON")

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from .checks import check_image, check_scale
 from .images import STRIP_ROWS, to_float, to_uint8
 
 __all__ = [
+    "MASK_TEXT",
     "METHODS",
     "JPEG",
     "Blur",
@@ -37,16 +38,28 @@ __all__ = [
     "Noise",
     "Pipeline",
     "add_gaussian_noise",
+    "add_poisson_gaussian_noise",
+    "apply_mask",
+    "block_mask",
+    "blur",
+    "check_kernel",
+    "check_mask_spec",
     "cubic",
     "gaussian_blur",
+    "gaussian_kernel",
     "imresize",
     "imresize_rows",
     "jpeg_compress",
     "make_lr",
     "mask_pixels",
     "modcrop",
+    "motion_kernel",
+    "parse_kernel",
+    "parse_mask",
+    "random_mask",
     "resize",
     "resize_weights",
+    "text_mask",
 ]
 
 
@@ -454,13 +467,266 @@ def mask_pixels(image: np.ndarray, fraction: float, rng: np.random.Generator | i
     (masked, known) : the float image with the missing pixels filled, and the boolean
         ``(H, W)`` map of the pixels that are kept.
     """
-    image = to_float(image)
+    image = check_image(image)
+    known = random_mask(image.shape[:2], fraction, rng)
+    return apply_mask(image, known, fill), known
+
+
+# --------------------------------------------------------------------------------------------
+# Blur kernels (point-spread functions) for deblurring
+# --------------------------------------------------------------------------------------------
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """An isotropic Gaussian kernel of standard deviation ``sigma`` pixels, summing to 1.
+
+    .. math:: k(x, y) \\propto \\exp\\left(-\\frac{x^2 + y^2}{2\\sigma^2}\\right),\\quad
+              |x|, |y| \\le r = \\lfloor 4\\sigma + 0.5 \\rfloor
+
+    cut at 4 sigma as ``scipy.ndimage.gaussian_filter`` cuts it, so that
+    ``blur(image, gaussian_kernel(s))`` is :func:`gaussian_blur` ``(image, s)``, the same blur
+    (one made separably, fast; this one explicit, for the deconvolutions that need the
+    kernel).
+    """
+    if not np.isfinite(sigma) or not 0 < sigma <= 20:
+        raise ValueError(f"a Gaussian kernel's sigma is its width in pixels, in (0, 20]; got "
+                         f"{sigma!r}.")
+    radius = int(4 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    kernel = np.outer(g, g)
+    return kernel / kernel.sum()
+
+
+def motion_kernel(length: float, angle: float = 0.0) -> np.ndarray:
+    """A linear motion-blur kernel: a line ``length`` pixels long at ``angle`` degrees
+    (counter-clockwise from the x axis), summing to 1.
+
+    The line runs ``length - 1`` pixels between the centres of its two end pixels, sampled
+    every 0.05 pixels, each sample spread bilinearly over its four neighbouring pixels, so
+    lengths and angles need not be whole or axis-aligned. At angle 0 it covers ``length``
+    pixels, the two ends with half the weight of the others (MATLAB's ``fspecial('motion')``
+    gives them equal weights). The kernel is square, of odd side, centred on the line.
+    """
+    if not np.isfinite(length) or not 1 <= length <= 64:
+        raise ValueError(f"a motion kernel's length is in pixels, from 1 to 64; got "
+                         f"{length!r}.")
+    if not np.isfinite(angle):
+        raise ValueError(f"a motion kernel's angle is in degrees, got {angle!r}.")
+    radius = math.ceil(length / 2) + 1
+    kernel = np.zeros((2 * radius + 1, 2 * radius + 1))
+    t = np.linspace(-(length - 1) / 2, (length - 1) / 2, max(2, round(length * 20)))
+    theta = np.deg2rad(angle)
+    x, y = radius + t * np.cos(theta), radius - t * np.sin(theta)  # rows grow downwards
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    fx, fy = x - x0, y - y0
+    for dy, dx, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                      (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        np.add.at(kernel, (y0 + dy, x0 + dx), w)
+    return kernel / kernel.sum()
+
+
+def parse_kernel(spec: str) -> np.ndarray:
+    """The kernel of a spec: ``"gaussian:SIGMA"`` (:func:`gaussian_kernel`) or
+    ``"motion:LENGTH:ANGLE"`` (:func:`motion_kernel`; the angle defaults to 0).
+
+    Examples
+    --------
+    >>> parse_kernel("gaussian:2.0").shape
+    (17, 17)
+    >>> parse_kernel("motion:9:45").shape
+    (13, 13)
+    """
+    kind, *values = str(spec).split(":")
+    usage = ("write gaussian:SIGMA (e.g. gaussian:2.0) or motion:LENGTH:ANGLE (e.g. "
+             "motion:15:30, pixels and degrees)")
+    makers = {"gaussian": (gaussian_kernel, 1), "motion": (motion_kernel, 2)}
+    if kind not in makers or not 1 <= len(values) <= makers[kind][1]:
+        raise ValueError(f"unknown kernel {spec!r}; {usage}.")
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        raise ValueError(f"kernel {spec!r}: its parameters must be numbers; {usage}.") from None
+    return makers[kind][0](*numbers)
+
+
+def check_kernel(kernel: np.ndarray) -> np.ndarray:
+    """Check a blur kernel: a 2-D float array of odd sides, finite, non-negative, summing to 1
+    (a kernel that does not would change the image's brightness)."""
+    kernel = np.asarray(kernel)
+    if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
+        raise ValueError(f"a blur kernel must be a 2-D array with odd sides (so that it has a "
+                         f"centre), got shape {kernel.shape}.")
+    if not np.issubdtype(kernel.dtype, np.floating) or not np.isfinite(kernel).all():
+        raise ValueError(f"a blur kernel must hold finite floats, got {kernel.dtype}.")
+    if kernel.min() < 0 or not np.isclose(kernel.sum(), 1.0, atol=1e-6):
+        raise ValueError(f"a blur kernel must be non-negative and sum to 1 (it sums to "
+                         f"{kernel.sum():.4g}); divide it by its sum.")
+    return kernel
+
+
+def blur(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Convolve an image with a blur kernel, :math:`y = x * k`, channels independently.
+
+    Borders are mirrored (``scipy.ndimage`` mode ``"reflect"``, MATLAB's ``'symmetric'``),
+    so the result has the image's size and no dark frame. Returns float in [0, 1].
+    """
+    image, kernel = to_float(check_image(image)), check_kernel(kernel)
+    if image.ndim == 2:
+        return ndimage.convolve(image, kernel, mode="reflect")
+    return np.stack([ndimage.convolve(image[..., c], kernel, mode="reflect")
+                     for c in range(image.shape[2])], axis=2)
+
+
+def add_poisson_gaussian_noise(
+    image: np.ndarray,
+    peak: float,
+    sigma: float = 0.0,
+    rng: np.random.Generator | int | None = None,
+) -> np.ndarray:
+    """Poisson-Gaussian noise, the model of a photon-counting sensor (X-ray, CT, low light).
+
+    .. math:: y = \\frac{\\mathcal{P}(\\text{peak} \\cdot x)}{\\text{peak}} + n,\\qquad
+              n \\sim \\mathcal{N}(0, \\sigma^2)
+
+    The signal-dependent part has variance :math:`x / \\text{peak}` (a white pixel collects
+    ``peak`` photons on average; fewer photons, noisier image), the read noise ``sigma`` is in
+    the image's [0, 1] units. Not clipped, like the Gaussian denoising task.
+
+    References
+    ----------
+    .. [1] A. Foi, M. Trimeche, V. Katkovnik, K. Egiazarian, "Practical Poissonian-Gaussian
+           noise modeling and fitting for single-image raw-data", IEEE TIP 17(10), 2008.
+    """
+    image = check_image(image)
+    if not np.isfinite(peak) or peak <= 0:
+        raise ValueError(f"peak is the photon count of a white pixel, greater than 0; got "
+                         f"{peak!r}.")
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be non-negative (in [0, 1] units), got {sigma!r}.")
+    rng = _as_rng(rng)
+    x = np.clip(to_float(image), 0.0, 1.0)
+    return rng.poisson(peak * x) / peak + rng.normal(0.0, sigma, size=x.shape)
+
+
+# --------------------------------------------------------------------------------------------
+# Inpainting masks
+# --------------------------------------------------------------------------------------------
+
+#: The text of the ``text`` masks (any words would do; these are the pangram's).
+MASK_TEXT = "the quick brown fox jumps over the lazy dog"
+
+
+def random_mask(shape: tuple[int, int], fraction: float,
+                rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """Known pixels of a random mask: each pixel is missing with probability ``fraction``,
+    :math:`m_{ij} \\sim \\text{Bernoulli}(1 - p)`. Returns a boolean ``(H, W)`` array, True
+    where the pixel is kept."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"fraction must be in [0, 1), the share of missing pixels; got "
                          f"{fraction!r}.")
-    known = _as_rng(rng).random(image.shape[:2]) >= fraction
-    mask = known if image.ndim == 2 else known[..., None]
-    return np.where(mask, image, fill), known
+    return _as_rng(rng).random(shape) >= fraction
+
+
+def block_mask(shape: tuple[int, int], size: int,
+               rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """Known pixels around one missing ``size`` x ``size`` square at a random position
+    (wholly inside the image): the hole of object-removal inpainting."""
+    height, width = shape
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"a block's side is a whole number of pixels, 1 or more; got "
+                         f"{size!r}.")
+    if size >= min(height, width):
+        raise ValueError(f"a {size}-pixel block does not fit in a {width}x{height} image "
+                         "with known pixels around it; use a smaller block or larger images.")
+    rng = _as_rng(rng)
+    top, left = rng.integers(0, height - size + 1), rng.integers(0, width - size + 1)
+    known = np.ones(shape, dtype=bool)
+    known[top:top + size, left:left + size] = False
+    return known
+
+
+def text_mask(shape: tuple[int, int], size: int = 16,
+              rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """Known pixels around lines of text ``size`` pixels high drawn over the image (the
+    "remove the caption" inpainting case), one line every ``2 * size`` rows, each shifted
+    sideways at random."""
+    height, width = shape
+    if not isinstance(size, (int, np.integer)) or not 6 <= size <= 128:
+        raise ValueError(f"the text's size is its height in pixels, a whole number from 6 to "
+                         f"128; got {size!r}.")
+    rng = _as_rng(rng)
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=size)
+    for top in range(size // 2, height, 2 * size):
+        shift = int(rng.integers(0, 4 * size))
+        draw.text((-shift, top), (MASK_TEXT + " ") * (width // size + 4), fill=255, font=font,
+                  stroke_width=max(1, size // 12), stroke_fill=255)
+    return np.asarray(canvas) == 0
+
+
+_MASK_USAGE = ("write random:FRACTION (e.g. random:0.5), block:SIZE (e.g. block:32) or "
+               "text:SIZE (e.g. text:16)")
+
+
+def check_mask_spec(spec: str) -> tuple[str, float | int]:
+    """``(kind, value)`` of a mask spec, checked without drawing a mask: ``random:P`` with P
+    in (0, 1), ``block:SIZE`` with a whole SIZE of 1 or more, ``text:SIZE`` with a whole SIZE
+    from 6 to 128 (``text`` alone is 16)."""
+    kind, _, value = str(spec).partition(":")
+    if kind not in ("random", "block", "text") or (kind != "text" and not value):
+        raise ValueError(f"unknown mask {spec!r}; {_MASK_USAGE}.")
+    if kind == "random":
+        try:
+            fraction = float(value)
+        except ValueError:
+            raise ValueError(f"mask {spec!r}: {value!r} is not a number; "
+                             f"{_MASK_USAGE}.") from None
+        if not 0 < fraction < 1:
+            raise ValueError(f"mask {spec!r}: the share of missing pixels must be in (0, 1), "
+                             "e.g. random:0.5.")
+        return kind, fraction
+    if not value:
+        return kind, 16
+    if not value.isdigit():
+        raise ValueError(f"mask {spec!r}: {value!r} is not a whole number of pixels; "
+                         f"{_MASK_USAGE}.")
+    size = int(value)
+    if kind == "block" and size < 1:
+        raise ValueError(f"mask {spec!r}: a block's side is 1 pixel or more.")
+    if kind == "text" and not 6 <= size <= 128:
+        raise ValueError(f"mask {spec!r}: the text's size is its height in pixels, from 6 to "
+                         "128.")
+    return kind, size
+
+
+def parse_mask(spec: str, shape: tuple[int, int],
+               rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """The known pixels (True where a pixel is kept) of a mask spec for an image of ``shape``
+    (H, W): ``"random:P"`` (:func:`random_mask`), ``"block:SIZE"`` (:func:`block_mask`) or
+    ``"text:SIZE"`` (:func:`text_mask`; ``"text"`` is 16-pixel text); see
+    :func:`check_mask_spec`.
+
+    The course calls the kept pixels ``known``; scikit-image's inpainting takes the opposite,
+    the ``mask`` of the missing pixels (``~known``).
+    """
+    kind, value = check_mask_spec(spec)
+    if kind == "random":
+        return random_mask(shape, value, rng)
+    if kind == "block":
+        return block_mask(shape, value, rng)
+    return text_mask(shape, value, rng)
+
+
+def apply_mask(image: np.ndarray, known: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """The float image with its unknown pixels (``known`` False; all channels) set to
+    ``fill``: :math:`y = m \\odot x + (1 - m)\\,\\text{fill}`."""
+    image = to_float(check_image(image))
+    if known.shape != image.shape[:2] or known.dtype != bool:
+        raise ValueError(f"the mask must be a boolean array of the image's (H, W) = "
+                         f"{image.shape[:2]}, got {known.dtype} {known.shape}.")
+    return np.where(known if image.ndim == 2 else known[..., None], image, fill)
 
 
 # --------------------------------------------------------------------------------------------

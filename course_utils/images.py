@@ -18,6 +18,7 @@ import torch
 from .checks import check_image
 
 __all__ = [
+    "GRAY_WEIGHTS",
     "STRIP_ROWS",
     "YCBCR_MATRIX",
     "YCBCR_OFFSET",
@@ -29,6 +30,7 @@ __all__ = [
     "rgb_to_ycbcr",
     "tensor_to_image",
     "to_float",
+    "to_gray",
     "to_uint8",
     "y_channel",
     "ycbcr_to_rgb",
@@ -77,6 +79,24 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     if not is_gray(image):
         return image
     return np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+
+
+#: MATLAB's ``rgb2gray`` weights of R, G and B (BT.601 luma, full range), to all their digits.
+GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """A colour image as MATLAB's ``rgb2gray`` makes it: uint8, rounded, full range.
+
+    .. math:: g = 0.2989\\,R + 0.5870\\,G + 0.1140\\,B
+
+    on the 8-bit values (the gray images of the denoising benchmarks, BSD68 and Set12, were
+    made this way). A gray image is returned as uint8 (:func:`to_uint8`), unchanged otherwise.
+    """
+    pixels = to_uint8(image)
+    if is_gray(pixels):
+        return pixels.reshape(pixels.shape[:2])
+    return np.floor(pixels @ GRAY_WEIGHTS + 0.5).astype(np.uint8)
 
 
 #: BT.601 studio-range matrix of MATLAB's ``rgb2ycbcr`` (rows Y, Cb, Cr; RGB in [0, 1]).

@@ -344,6 +344,16 @@ def test_a_perfect_reconstruction_writes_valid_json(smooth):
 # --------------------------------------------------------------------------------------------
 
 
+def test_a_mask_larger_than_an_image_is_skipped_with_a_warning_that_names_it(tmp_path, smooth):
+    save_image(tmp_path / "big.png", smooth(48, 48))
+    save_image(tmp_path / "small.png", smooth(20, 30))
+    done = run_cli("evaluate", "--hr", tmp_path, "--task", "inpaint", "--mask", "block:24")
+    assert done.returncode == 0, done.stderr
+    assert "skipped 1 of 2 images: small.png" in done.stdout
+    assert ("warning: skipping small.png: a 24-pixel block does not fit in a 30x20 image with "
+            "known pixels around it; use a smaller block or larger images") in done.stderr
+
+
 def test_an_image_too_small_is_skipped_with_a_warning_and_a_summary(tmp_path, smooth):
     save_image(tmp_path / "big.png", smooth(40, 40))
     save_image(tmp_path / "tiny.png", smooth(5, 5))
@@ -366,6 +376,12 @@ def test_an_image_too_small_is_skipped_with_a_warning_and_a_summary(tmp_path, sm
      "argument --lr: must be greater than 0"),
     (["evaluate", "--hr", ".", "--scale", "2", "--tile", "0"],
      "argument --tile: must be greater than 0, got 0"),
+    (["evaluate", "--hr", ".", "--task", "deblur", "--kernel", "gaussian:2", "--noise=-0.01"],
+     "argument --noise: must be 0 or more, got -0.01"),
+    (["evaluate", "--hr", ".", "--task", "denoise-25", "--seed", "-3"],
+     "argument --seed: must be 0 or more, got -3"),
+    (["evaluate", "--hr", ".", "--task", "deblur", "--kernel", "disc:3"],
+     "error: task 'deblur-disc:3': unknown kernel 'disc:3'; write gaussian:SIGMA"),
     (["pretrain", "--model", "espcn", "--scale", "2", "--steps", "5", "--epochs", "2"],
      "steps (5) must be a multiple of epochs (2)"),
 ])

@@ -1,5 +1,5 @@
 """Tests of course_utils.degrade: MATLAB bicubic imresize, the benchmark LR image, other
-resizers, blur, noise, JPEG, pixel masks.
+resizers, blur and its kernels, Gaussian and Poisson-Gaussian noise, JPEG, inpainting masks.
 
 Expected values come from the algorithm's definition (MATLAB's ``imresize``: Keys' cubic
 kernel, stretched when shrinking, mirrored borders), from hand computation, or from a slow
@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from course_utils.degrade import (
     JPEG,
@@ -22,16 +23,27 @@ from course_utils.degrade import (
     Noise,
     Pipeline,
     add_gaussian_noise,
+    add_poisson_gaussian_noise,
+    apply_mask,
+    block_mask,
+    blur,
+    check_kernel,
     cubic,
     gaussian_blur,
+    gaussian_kernel,
     imresize,
     imresize_rows,
     jpeg_compress,
     make_lr,
     mask_pixels,
     modcrop,
+    motion_kernel,
+    parse_kernel,
+    parse_mask,
+    random_mask,
     resize,
     resize_weights,
+    text_mask,
 )
 from course_utils.metrics import psnr
 
@@ -676,6 +688,306 @@ def test_mask_pixels_bad_fraction(fraction):
 
 
 # --------------------------------------------------------------------------------------------
+# Blur kernels and the blur
+# --------------------------------------------------------------------------------------------
+
+
+def second_moments(kernel: np.ndarray) -> tuple[float, float, float]:
+    """(E[x], E[y], E[x^2]) of a kernel as a distribution over its centred coordinates."""
+    r = kernel.shape[0] // 2
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    return (kernel * x).sum(), (kernel * y).sum(), (kernel * x**2).sum()
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 1.6, 2.0, 3.0])
+def test_gaussian_kernel_sums_to_one_and_has_variance_sigma_squared(sigma):
+    kernel = gaussian_kernel(sigma)
+    radius = int(4 * sigma + 0.5)  # cut at 4 sigma, as scipy.ndimage.gaussian_filter
+    assert kernel.shape == (2 * radius + 1, 2 * radius + 1)
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-12) and kernel.min() > 0
+    np.testing.assert_allclose(kernel, kernel.T, atol=1e-15)  # isotropic: symmetric
+    np.testing.assert_allclose(kernel, kernel[::-1, ::-1], atol=1e-15)
+    assert np.unravel_index(kernel.argmax(), kernel.shape) == (radius, radius)
+    mean_x, mean_y, var_x = second_moments(kernel)
+    assert abs(mean_x) < 1e-12 and abs(mean_y) < 1e-12
+    if sigma >= 1:  # sampled on whole pixels and cut at 4 sigma: close to sigma^2 for sigma >= 1
+        assert var_x == pytest.approx(sigma**2, rel=0.03)
+    np.testing.assert_array_equal(check_kernel(kernel), kernel)
+
+
+@pytest.mark.parametrize("length", [5, 9, 15])
+def test_motion_kernel_at_0_degrees_is_a_horizontal_line(length):
+    kernel = motion_kernel(length, 0)
+    assert kernel.shape[0] == kernel.shape[1] and kernel.shape[0] % 2 == 1
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-12) and kernel.min() >= 0
+    centre = kernel.shape[0] // 2
+    rows = np.nonzero(kernel.sum(axis=1) > 1e-12)[0]
+    assert list(rows) == [centre]  # one row: the centre
+    cols = np.nonzero(kernel[centre] > 1e-12)[0]
+    assert len(cols) in (length, length + 1)  # about LENGTH pixels, centred
+    assert cols[0] + cols[-1] == 2 * centre
+    mean_x, mean_y, _ = second_moments(kernel)
+    assert abs(mean_x) < 1e-9 and abs(mean_y) < 1e-9
+    np.testing.assert_array_equal(check_kernel(kernel), kernel)
+
+
+@pytest.mark.parametrize("length", [5, 9, 15])
+def test_motion_kernel_at_90_degrees_is_a_vertical_line(length):
+    vertical = motion_kernel(length, 90)
+    centre = vertical.shape[0] // 2
+    assert list(np.nonzero(vertical.sum(axis=0) > 1e-12)[0]) == [centre]  # one column
+    assert len(np.nonzero(vertical[:, centre] > 1e-12)[0]) in (length, length + 1)
+    np.testing.assert_allclose(vertical, motion_kernel(length, 0).T, atol=1e-12)
+
+
+def test_motion_kernel_at_45_degrees_is_a_diagonal_line():
+    kernel = motion_kernel(9, 45)
+    np.testing.assert_allclose(kernel, kernel.T[::-1, ::-1], atol=1e-12)  # anti-diagonal
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-12)
+    centre = kernel.shape[0] // 2
+    assert kernel[centre - 2, centre + 2] > 0 and kernel[centre + 2, centre - 2] > 0  # up-right
+    assert kernel[centre - 2, centre - 2] == 0
+
+
+def test_parse_kernel_specs():
+    np.testing.assert_array_equal(parse_kernel("gaussian:2.0"), gaussian_kernel(2.0))
+    np.testing.assert_array_equal(parse_kernel("motion:9:45"), motion_kernel(9, 45))
+    np.testing.assert_array_equal(parse_kernel("motion:9"), motion_kernel(9, 0))
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("box:3", "unknown kernel 'box:3'; write gaussian:SIGMA .* or motion:LENGTH:ANGLE"),
+    ("gaussian", "unknown kernel 'gaussian'"),
+    ("gaussian:1:2", "unknown kernel 'gaussian:1:2'"),
+    ("motion:9:0:1", "unknown kernel 'motion:9:0:1'"),
+    ("", "unknown kernel ''"),
+    ("gaussian:wide", "kernel 'gaussian:wide': its parameters must be numbers"),
+    ("motion:9:up", "kernel 'motion:9:up': its parameters must be numbers"),
+    ("gaussian:0", r"a Gaussian kernel's sigma is its width in pixels, in \(0, 20\]; got 0.0"),
+    ("gaussian:-1", "a Gaussian kernel's sigma"),
+    ("gaussian:21", "a Gaussian kernel's sigma"),
+    ("gaussian:nan", "a Gaussian kernel's sigma"),
+    ("motion:0.5", "a motion kernel's length is in pixels, from 1 to 64; got 0.5"),
+    ("motion:65:0", "a motion kernel's length is in pixels, from 1 to 64"),
+    ("motion:9:inf", "a motion kernel's angle is in degrees"),
+])
+def test_parse_kernel_errors(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_kernel(spec)
+
+
+@pytest.mark.parametrize(("kernel", "message"), [
+    (np.full((4, 4), 1 / 16), "odd sides"),
+    (np.full((3, 4), 1 / 12), "odd sides"),
+    (np.full(9, 1 / 9), "odd sides"),
+    (np.full((3, 3, 1), 1 / 9), "odd sides"),
+    (np.array([[0.0, -0.5, 0.0], [-0.5, 3.0, -0.5], [0.0, -0.5, 0.0]]),
+     "non-negative and sum to 1"),
+    (np.full((3, 3), 1.0), r"sum to 1 \(it sums to 9\); divide it by its sum"),
+    (np.full((3, 3), 0.1), "sum to 1"),
+    (np.eye(3, dtype=int), "finite floats"),
+    (np.array([[0.0, 0.0, 0.0], [0.0, np.nan, 0.0], [0.0, 0.0, 0.0]]), "finite floats"),
+    (np.array([[0.0, 0.0, 0.0], [0.0, np.inf, 0.0], [0.0, 0.0, 0.0]]), "finite floats"),
+])
+def test_check_kernel_refuses_bad_kernels(kernel, message):
+    with pytest.raises(ValueError, match=message):
+        check_kernel(kernel)
+    with pytest.raises(ValueError, match=message):
+        blur(np.zeros((8, 8)), kernel)
+
+
+@pytest.mark.parametrize("shape", [(20, 17), (15, 18, 3), (12, 10, 1)], ids=["gray", "rgb", "hw1"])
+@pytest.mark.parametrize("spec", ["gaussian:1.5", "motion:7:30"])
+def test_blur_keeps_constants_and_shape(rng, shape, spec):
+    kernel = parse_kernel(spec)
+    np.testing.assert_allclose(blur(np.full(shape, 0.6), kernel), 0.6, atol=1e-12)
+    image = rng.random(shape)
+    blurred = blur(image, kernel)
+    assert blurred.shape == shape and blurred.dtype == np.float64
+    assert blurred.std() < image.std()
+
+
+@pytest.mark.parametrize("spec", ["gaussian:1.5", "motion:9:30"])
+def test_blur_is_scipy_convolve_with_reflected_borders(rng, spec):
+    kernel = parse_kernel(spec)
+    gray = rng.random((21, 26))
+    np.testing.assert_allclose(blur(gray, kernel),
+                               ndimage.convolve(gray, kernel, mode="reflect"), atol=1e-15)
+    # a convolution, not a correlation: an asymmetric kernel shifts the image its way
+    shift = np.zeros((3, 3))
+    shift[1, 2] = 1.0  # k(0, +1): y(i, j) = x(i, j - 1)
+    impulse = np.zeros((7, 7))
+    impulse[3, 3] = 1.0
+    assert blur(impulse, shift)[3, 4] == 1.0
+
+
+def test_blur_does_not_mix_channels_and_reads_uint8_on_the_unit_scale(rng):
+    kernel = parse_kernel("motion:7:60")
+    image = np.zeros((16, 16, 3))
+    image[..., 1] = rng.random((16, 16))
+    out = blur(image, kernel)
+    assert np.all(out[..., 0] == 0) and np.all(out[..., 2] == 0)
+    np.testing.assert_array_equal(out[..., 1], blur(image[..., 1], kernel))
+    pixels = rng.integers(0, 256, (10, 12), dtype=np.uint8)
+    np.testing.assert_allclose(blur(pixels, kernel), blur(pixels / 255, kernel), atol=1e-15)
+
+
+# --------------------------------------------------------------------------------------------
+# Poisson-Gaussian noise
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("level", "peak", "sigma"), [(0.5, 30, 0.0), (0.2, 10, 0.02),
+                                                     (0.8, 100, 0.05)])
+def test_poisson_gaussian_noise_has_mean_x_and_variance_x_over_peak_plus_sigma2(level, peak,
+                                                                              sigma):
+    noisy = add_poisson_gaussian_noise(np.full((200, 200), level), peak, sigma, rng=0)
+    n = noisy.size  # 40000 samples
+    variance = level / peak + sigma**2
+    assert abs(noisy.mean() - level) < 5 * np.sqrt(variance / n)
+    # the sample variance has a relative standard error of about sqrt(2 / n) = 0.7 %
+    assert noisy.var() == pytest.approx(variance, rel=0.05)
+    if sigma == 0:  # pure Poisson: whole photon counts over the peak
+        np.testing.assert_allclose(noisy * peak, np.round(noisy * peak), atol=1e-9)
+
+
+def test_poisson_gaussian_noise_is_seeded_and_not_clipped():
+    image = np.full((64, 64, 3), 0.02)
+    a = add_poisson_gaussian_noise(image, 5.0, 0.05, rng=3)
+    np.testing.assert_array_equal(a, add_poisson_gaussian_noise(image, 5.0, 0.05,
+                                                                np.random.default_rng(3)))
+    assert not np.array_equal(a, add_poisson_gaussian_noise(image, 5.0, 0.05, rng=4))
+    assert a.shape == image.shape and a.dtype == np.float64
+    assert a.min() < 0  # the read noise takes dark pixels below 0, and is kept
+    # uint8 input is read on the unit scale: black stays black without read noise
+    assert not add_poisson_gaussian_noise(np.zeros((8, 8), np.uint8), 30.0, rng=0).any()
+
+
+@pytest.mark.parametrize(("peak", "sigma", "message"), [
+    (0, 0.0, "peak is the photon count of a white pixel, greater than 0; got 0"),
+    (-5, 0.0, "peak is the photon count"),
+    (float("nan"), 0.0, "peak is the photon count"),
+    (float("inf"), 0.0, "peak is the photon count"),
+    (30, -0.1, r"sigma must be non-negative \(in \[0, 1\] units\), got -0.1"),
+    (30, float("nan"), "sigma must be non-negative"),
+])
+def test_poisson_gaussian_noise_bad_parameters(peak, sigma, message):
+    with pytest.raises(ValueError, match=message):
+        add_poisson_gaussian_noise(np.zeros((8, 8)), peak, sigma, rng=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Inpainting masks
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_random_mask_hides_about_the_fraction(fraction):
+    known = random_mask((80, 100), fraction, rng=0)
+    assert known.shape == (80, 100) and known.dtype == bool
+    # 8000 pixels: the missing share has a standard deviation of at most 0.6 points.
+    assert (~known).mean() == pytest.approx(fraction, abs=0.02)
+    np.testing.assert_array_equal(known, random_mask((80, 100), fraction,
+                                                     np.random.default_rng(0)))
+    assert not np.array_equal(known, random_mask((80, 100), fraction, rng=1))
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1])
+def test_random_mask_bad_fraction(fraction):
+    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\)"):
+        random_mask((8, 8), fraction, 0)
+
+
+@pytest.mark.parametrize(("shape", "size"), [((40, 50), 16), ((33, 21), 20), ((9, 9), 1)])
+def test_block_mask_hides_one_square_inside_the_image(shape, size):
+    positions = set()
+    for seed in range(8):
+        missing = ~block_mask(shape, size, rng=seed)
+        assert missing.shape == shape and missing.sum() == size**2
+        rows, cols = np.nonzero(missing)
+        assert np.ptp(rows) == size - 1 and np.ptp(cols) == size - 1  # one square
+        positions.add((rows.min(), cols.min()))
+    assert len(positions) > 1  # placed at random
+
+
+@pytest.mark.parametrize(("shape", "size", "message"), [
+    ((30, 40), 30, "a 30-pixel block does not fit in a 40x30 image with known pixels around "
+                   "it; use a smaller block or larger images"),
+    ((30, 40), 64, "a 64-pixel block does not fit in a 40x30 image"),
+    ((30, 40), 0, "a block's side is a whole number of pixels, 1 or more; got 0"),
+    ((30, 40), 4.0, "a block's side is a whole number of pixels"),
+])
+def test_block_mask_errors(shape, size, message):
+    with pytest.raises(ValueError, match=message):
+        block_mask(shape, size, rng=0)
+
+
+@pytest.mark.parametrize(("shape", "size"), [((64, 96), 16), ((48, 64), 8), ((200, 150), 24)])
+def test_text_mask_hides_a_plausible_share_and_changes_with_the_seed(shape, size):
+    known = text_mask(shape, size, rng=0)
+    assert known.shape == shape and known.dtype == bool
+    assert 0.05 < (~known).mean() < 0.6  # text, not the whole image and not a speck
+    np.testing.assert_array_equal(known, text_mask(shape, size, np.random.default_rng(0)))
+    assert not np.array_equal(known, text_mask(shape, size, rng=1))  # lines shift sideways
+    # the text is drawn in lines: some rows are wholly known
+    assert known.all(axis=1).any()
+
+
+@pytest.mark.parametrize("size", [5, 129, 10.0])
+def test_text_mask_bad_size(size):
+    with pytest.raises(ValueError, match="the text's size is its height in pixels, a whole "
+                                         "number from 6 to 128"):
+        text_mask((64, 64), size, rng=0)
+
+
+def test_parse_mask_specs():
+    shape = (48, 64)
+    np.testing.assert_array_equal(parse_mask("random:0.3", shape, 5), random_mask(shape, 0.3, 5))
+    np.testing.assert_array_equal(parse_mask("block:12", shape, 5), block_mask(shape, 12, 5))
+    np.testing.assert_array_equal(parse_mask("text:10", shape, 5), text_mask(shape, 10, 5))
+    np.testing.assert_array_equal(parse_mask("text", shape, 5), text_mask(shape, 16, 5))
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("circle:3", "unknown mask 'circle:3'; write random:FRACTION .*, block:SIZE .* or text:SIZE"),
+    ("random", "unknown mask 'random'"),
+    ("block", "unknown mask 'block'"),
+    ("", "unknown mask ''"),
+    ("random:half", "mask 'random:half': 'half' is not a number; write random:FRACTION"),
+    ("block:big", "mask 'block:big': 'big' is not a whole number of pixels"),
+    ("block:2.5", "mask 'block:2.5': '2.5' is not a whole number of pixels"),
+    ("text:x", "mask 'text:x': 'x' is not a whole number of pixels"),
+    ("random:1.5", r"the share of missing pixels must be in \(0, 1\)"),
+    ("block:48", "a 48-pixel block does not fit in a 64x48 image"),
+    ("text:2", "the text's size is its height in pixels"),
+])
+def test_parse_mask_errors(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_mask(spec, (48, 64), 0)
+
+
+def test_apply_mask(smooth):
+    image = smooth(12, 10)
+    known = random_mask((12, 10), 0.5, 0)
+    out = apply_mask(image, known)
+    np.testing.assert_array_equal(out[known], image[known])
+    assert not out[~known].any()  # every channel
+    np.testing.assert_array_equal(apply_mask(image[..., 0], known, fill=0.5)[~known], 0.5)
+    pixels = np.floor(image * 255 + 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(apply_mask(pixels, known)[known], pixels[known] / 255)
+
+
+@pytest.mark.parametrize("known", [np.ones((12, 11), bool), np.ones((10, 12), bool),
+                                   np.ones((12, 10, 3), bool), np.ones((12, 10)),
+                                   np.ones((12, 10), np.uint8)],
+                         ids=["wide", "tall", "3-D", "float", "uint8"])
+def test_apply_mask_errors(smooth, known):
+    with pytest.raises(ValueError, match=r"the mask must be a boolean array of the image's "
+                                         r"\(H, W\) = \(12, 10\)"):
+        apply_mask(smooth(12, 10), known)
+
+
+# --------------------------------------------------------------------------------------------
 # Pipeline
 # --------------------------------------------------------------------------------------------
 
@@ -764,3 +1076,12 @@ def test_imresize_in_bands_is_bit_for_bit_the_whole_image_computation(kind, resi
 def test_imresize_rows_checks_its_band_height():
     with pytest.raises(ValueError, match="rows must be at least 1"):
         next(imresize_rows(np.zeros((8, 8)), 0.5, rows=0))
+
+
+@pytest.mark.parametrize("sigma", [0.8, 1.6, 3.3])
+def test_the_explicit_gaussian_kernel_is_the_same_blur_as_gaussian_blur(sigma):
+    # one Gaussian blur in the course: the deconvolutions' explicit kernel (cut at 4 sigma)
+    # blurs exactly as scipy's separable filter does
+    image = np.random.default_rng(0).random((40, 50, 3))
+    np.testing.assert_allclose(blur(image, gaussian_kernel(sigma)), gaussian_blur(image, sigma),
+                               atol=1e-12)

@@ -73,10 +73,15 @@ def env_yml_pins() -> dict[str, Requirement]:
 
 
 def pyproject_requirements() -> dict[str, list[Requirement]]:
-    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    """The requirements of the dependencies and of each extra the lock installs (not the
+    ``unlocked-extras`` of ``[tool.tl-recon-course]``, left out for their licence)."""
+    pyproject = tomllib.loads(PYPROJECT.read_text())
+    project = pyproject["project"]
+    unlocked = set(pyproject["tool"]["tl-recon-course"]["unlocked-extras"])
     groups = {"dependencies": project["dependencies"]}
     for extra, deps in project.get("optional-dependencies", {}).items():
-        groups[f"[{extra}]"] = deps
+        if extra not in unlocked:
+            groups[f"[{extra}]"] = deps
     return {group: [Requirement(d) for d in deps] for group, deps in groups.items()}
 
 
@@ -190,6 +195,19 @@ def test_pyproject_dependencies_are_in_environment_yml():
     missing = [str(req) for deps in pyproject_requirements().values() for req in deps
                if canonicalize_name(req.name) not in pins]
     assert not missing, f"not pinned in environment.yml: {missing}"
+
+
+def test_unlocked_extras_are_extras_outside_the_lock():
+    pyproject = tomllib.loads(PYPROJECT.read_text())
+    unlocked = pyproject["tool"]["tl-recon-course"]["unlocked-extras"]
+    extras = pyproject["project"]["optional-dependencies"]
+    reqs, pins = lock(), env_yml_pins()
+    for extra in unlocked:
+        for req in map(Requirement, extras[extra]):
+            name = canonicalize_name(req.name)
+            assert name not in reqs and name not in pins, (
+                f"{name} is an unlocked extra (its licence), but the lock or environment.yml "
+                "installs it")
 
 
 def test_pyproject_packages_every_subpackage():

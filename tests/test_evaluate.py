@@ -27,6 +27,7 @@ from course_utils.evaluation.evaluate import (
     default_method,
     evaluate_folder,
     evaluate_images,
+    method_names,
     model_method,
     resolve_method,
 )
@@ -34,12 +35,25 @@ from course_utils.evaluation.inference import reconstruct
 from course_utils.images import as_rgb, to_float, to_uint8, y_channel
 from course_utils.metrics import crop_border, sr_metrics
 from course_utils.models import get_model, load_checkpoint, save_checkpoint
-from course_utils.tasks import SuperResolution
+from course_utils.tasks import Observation, SuperResolution, get_task
 from course_utils.zoo.shipped import load_pretrained
 
 REPO = Path(course_utils.__file__).resolve().parent.parent
-#: The interpolators, for super-resolution ("identity" only scores restoration tasks).
-SR_METHODS = sorted(set(METHODS) - {"identity"})
+#: The interpolators, for super-resolution ("none" only scores restoration tasks).
+SR_METHODS = sorted(set(METHODS) - {"none"})
+
+
+def scores(rows: list[dict]) -> list[dict]:
+    """The rows without their ``seconds`` (a timing, which differs from run to run)."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def json_scores(path: Path) -> dict:
+    """A saved result without its timings (each row's ``seconds`` and ``mean_seconds``)."""
+    saved = json.loads(path.read_text())
+    assert saved["mean_seconds"] >= 0 and all(r["seconds"] >= 0 for r in saved["rows"])
+    return {**{k: v for k, v in saved.items() if k != "mean_seconds"},
+            "rows": scores(saved["rows"])}
 
 
 def manual_bicubic(hr_path: Path, scale: int, lr_path: Path | None = None) -> tuple[float, float]:
@@ -79,7 +93,7 @@ def cli(monkeypatch):
 
 def unet_checkpoint(path: Path, scale: int) -> Path:
     """A saved backbone-unet whose output head is not zero (an untrained one returns the
-    bicubic or identity baseline exactly, which would hide a model that never ran)."""
+    bicubic or "none" baseline exactly, which would hide a model that never ran)."""
     torch.manual_seed(scale)
     model = get_model("backbone-unet", scale=scale, pretrained=False, width=8)
     with torch.no_grad():
@@ -89,9 +103,9 @@ def unet_checkpoint(path: Path, scale: int) -> Path:
 
 
 def printed_mean(stdout: str) -> tuple[str, str]:
-    """The PSNR and SSIM of the table's "mean" line, as printed."""
+    """The PSNR and SSIM of the table's "mean" line, as printed (then comes the time)."""
     (line,) = [line for line in stdout.splitlines() if line.startswith("mean ")]
-    return tuple(line.split()[1:])
+    return tuple(line.split()[1:3])
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,7 +127,8 @@ def test_bicubic_rows_equal_the_manual_recipe(hr_folder, scale):
     assert result.mean_psnr == pytest.approx(np.mean([r["psnr"] for r in result.rows]))
     assert result.mean_ssim == pytest.approx(np.mean([r["ssim"] for r in result.rows]))
     assert result.method == "bicubic" and result.task == f"sr-x{scale}"
-    assert evaluate_folder(hr_folder, SuperResolution(scale)).rows == result.rows
+    assert scores(evaluate_folder(hr_folder, SuperResolution(scale)).rows) == scores(result.rows)
+    assert all(row["seconds"] >= 0 for row in result.rows)
 
 
 def test_sr_input_and_bicubic_method(smooth):
@@ -126,17 +141,23 @@ def test_sr_input_and_bicubic_method(smooth):
     sr = METHODS["bicubic"](lr, 3)
     assert sr.shape == (48, 36, 3)
     np.testing.assert_array_equal(sr, imresize(lr, 3))
-    assert resolve_method("bicubic") == ("bicubic", METHODS["bicubic"])
-    with pytest.raises(ValueError, match="unknown method 'magic'; choose one of identity, "
+    label, run = resolve_method("bicubic")
+    assert label == "bicubic"
+    np.testing.assert_array_equal(run(Observation(lr, task)), imresize(lr, 3))
+    with pytest.raises(ValueError, match="unknown method 'magic'; choose one of none, "
                                          "bicubic"):
         resolve_method("magic")
 
 
-def test_identity_is_the_input_and_only_for_restoration(smooth):
+def test_none_is_the_input_and_only_for_restoration(smooth):
     noisy = smooth(20, 24) + 0.05
-    np.testing.assert_array_equal(METHODS["identity"](noisy, 1), noisy)
+    np.testing.assert_array_equal(METHODS["none"](noisy, 1), noisy)
     with pytest.raises(ValueError, match="only scores restoration tasks .* not x2"):
-        METHODS["identity"](noisy, 2)
+        METHODS["none"](noisy, 2)
+    assert "identity" not in METHODS  # the old name is gone
+    with pytest.raises(ValueError, match="the method 'none' does not serve sr-x2; choose one "
+                                         "of bicubic, nearest"):
+        resolve_method("none", "sr-x2")
 
 
 @pytest.mark.parametrize("method", SR_METHODS)
@@ -168,7 +189,7 @@ def test_given_lr_equals_made_lr_on_benchmark_layout(tmp_path, smooth):
         save_image(lr_dir / f"img_{i:03d}_SRF_3_LR.png", imresize(hr, 1 / 3))
     with_lr = evaluate_folder(hr_dir, "sr-x3", lr_dir=lr_dir)
     without = evaluate_folder(hr_dir, "sr-x3")
-    assert with_lr.rows == without.rows
+    assert scores(with_lr.rows) == scores(without.rows)
     for row in with_lr.rows:
         lr_name = row["image"].replace("_HR", "_LR")
         p, s = manual_bicubic(hr_dir / row["image"], 3, lr_dir / lr_name)
@@ -181,7 +202,7 @@ def test_gray_hr_with_rgb_lr_file(tmp_path, smooth):
     lr = imresize(hr, 0.5)
     save_image(tmp_path / "lr" / "x.png", np.repeat(lr[..., None], 3, axis=2))  # 3 equal channels
     with_lr = evaluate_folder(tmp_path / "hr", "sr-x2", lr_dir=tmp_path / "lr")
-    assert with_lr.rows == evaluate_folder(tmp_path / "hr", "sr-x2").rows
+    assert scores(with_lr.rows) == scores(evaluate_folder(tmp_path / "hr", "sr-x2").rows)
 
 
 def test_gray_images_are_scored_on_their_intensities(smooth):
@@ -234,15 +255,21 @@ def test_evaluate_folder_errors(tmp_path, hr_folder, smooth):
 
 def test_result_table_and_dict():
     result = EvaluationResult("bicubic", "sr-x3", [
-        {"image": "a.png", "height": 30, "width": 45, "psnr": 31.234, "ssim": 0.91234},
-        {"image": "b.png", "height": 12, "width": 9, "psnr": 28.0, "ssim": 0.8},
-    ])
+        {"image": "a.png", "height": 30, "width": 45, "psnr": 31.234, "ssim": 0.91234,
+         "seconds": 0.25},
+        {"image": "b.png", "height": 12, "width": 9, "psnr": 28.0, "ssim": 0.8, "seconds": 1.5},
+    ], seed=7)
     table = result.table()
+    assert table.splitlines()[0].split()[-2:] == ["time", "(s)"]
     assert "a.png" in table and "30x45" in table and "31.23" in table and "0.9123" in table
-    assert table.splitlines()[-1].split()[1:] == ["29.62", "0.8562"]  # mean of the rows
+    assert table.splitlines()[1].split()[-1] == "0.250"
+    # the mean of the rows: PSNR, SSIM and time
+    assert table.splitlines()[-1].split()[1:] == ["29.62", "0.8562", "0.875"]
+    assert result.mean_seconds == pytest.approx(0.875)
     d = result.to_dict()
     assert d["mean_psnr"] == pytest.approx(29.617) and d["rows"][1]["image"] == "b.png"
-    assert d["task"] == "sr-x3"
+    assert d["mean_seconds"] == pytest.approx(0.875) and d["rows"][1]["seconds"] == 1.5
+    assert d["task"] == "sr-x3" and d["seed"] == 7
     assert json.loads(json.dumps(d)) == d
 
 
@@ -260,12 +287,14 @@ def test_cli_prints_the_table_and_writes_json(cli, hr_folder, tmp_path, capsys):
     for name in ("a.png", "b.png", "c.bmp", "mean"):
         assert name in stdout
     saved = json.loads(out_json.read_text())
-    assert set(saved) >= {"mean_psnr", "mean_ssim", "rows", "method", "task"}
+    assert set(saved) >= {"mean_psnr", "mean_ssim", "mean_seconds", "rows", "method", "task",
+                          "seed"}
     assert saved["task"] == "sr-x3" and saved["method"] == "bicubic"
     assert saved["mean_psnr"] == pytest.approx(np.mean([r["psnr"] for r in saved["rows"]]))
     assert saved["mean_ssim"] == pytest.approx(np.mean([r["ssim"] for r in saved["rows"]]))
     for row in saved["rows"]:
-        assert set(row) == {"image", "height", "width", "psnr", "ssim"}
+        assert set(row) == {"image", "height", "width", "psnr", "ssim", "seconds"}
+        assert row["seconds"] >= 0
         p, s = manual_bicubic(hr_folder / row["image"], 3)
         assert row["psnr"] == pytest.approx(p, abs=1e-9)
         assert row["ssim"] == pytest.approx(s, abs=1e-6)
@@ -276,7 +305,7 @@ def test_cli_task_option_equals_scale_option(cli, hr_folder, tmp_path):
     by_scale, by_task = tmp_path / "scale.json", tmp_path / "task.json"
     assert cli("--hr", hr_folder, "--scale", 3, "--json", by_scale) == 0
     assert cli("--hr", hr_folder, "--task", "sr-x3", "--json", by_task) == 0
-    assert json.loads(by_task.read_text()) == json.loads(by_scale.read_text())
+    assert json_scores(by_task) == json_scores(by_scale)
 
 
 def test_cli_with_given_lr_folder(cli, tmp_path, smooth, capsys):
@@ -305,12 +334,12 @@ def test_cli_every_method(cli, hr_folder, tmp_path, capsys, method):
     assert f"method: {method}" in capsys.readouterr().out
 
 
-def test_cli_identity_scores_the_degraded_input(cli, hr_folder, tmp_path, capsys):
-    out_json = tmp_path / "identity.json"
-    assert cli("--hr", hr_folder, "--task", "denoise-25", "--method", "identity",
+def test_cli_none_scores_the_degraded_input(cli, hr_folder, tmp_path, capsys):
+    out_json = tmp_path / "none.json"
+    assert cli("--hr", hr_folder, "--task", "denoise-25", "--method", "none",
                "--json", out_json) == 0
     stdout = capsys.readouterr().out
-    assert "method: identity, task: denoise-25" in stdout
+    assert "method: none, task: denoise-25" in stdout
     saved = json.loads(out_json.read_text())
     sizes = {"a.png": (53, 43), "b.png": (47, 61), "c.bmp": (37, 41)}
     for row in saved["rows"]:
@@ -318,13 +347,14 @@ def test_cli_identity_scores_the_degraded_input(cli, hr_folder, tmp_path, capsys
         # Gaussian noise of sigma 25 on 0-255: PSNR = 20 log10(255 / 25) ~ 20.2 dB
         assert row["psnr"] == pytest.approx(20 * np.log10(255 / 25), abs=0.5), row
     assert saved["mean_psnr"] == pytest.approx(
-        evaluate_folder(hr_folder, "denoise-25", "identity").mean_psnr, abs=1e-12)
+        evaluate_folder(hr_folder, "denoise-25", "none").mean_psnr, abs=1e-12)
     # the degraded input is the default method of a restoration task
+    first = json_scores(out_json)
     assert cli("--hr", hr_folder, "--task", "denoise-25", "--json", out_json) == 0
-    assert json.loads(out_json.read_text()) == saved
+    assert json_scores(out_json) == first
     # ... and no method for super-resolution
-    assert cli("--hr", hr_folder, "--scale", 2, "--method", "identity") == 2
-    assert "only scores restoration tasks" in capsys.readouterr().err
+    assert cli("--hr", hr_folder, "--scale", 2, "--method", "none") == 2
+    assert "the method 'none' does not serve sr-x2" in capsys.readouterr().err
 
 
 def test_cli_checkpoint_of_a_restoration_unet(cli, hr_folder, tmp_path, capsys):
@@ -340,8 +370,8 @@ def test_cli_checkpoint_of_a_restoration_unet(cli, hr_folder, tmp_path, capsys):
     saved = json.loads(out_json.read_text())
     assert saved["mean_psnr"] == pytest.approx(expected.mean_psnr, abs=1e-12)
     assert [r["height"] for r in saved["rows"]] == [53, 47, 37]
-    identity = evaluate_folder(hr_folder, "denoise-25", "identity")
-    assert abs(saved["mean_psnr"] - identity.mean_psnr) > 0.01, "the model ran"
+    degraded = evaluate_folder(hr_folder, "denoise-25", "none")
+    assert abs(saved["mean_psnr"] - degraded.mean_psnr) > 0.01, "the model ran"
 
 
 def test_cli_checkpoint_of_an_sr_unet(cli, hr_folder, tmp_path, capsys):
@@ -364,8 +394,12 @@ def test_cli_checkpoint_of_an_sr_unet(cli, hr_folder, tmp_path, capsys):
 
 @pytest.mark.parametrize(("scale", "args", "message"), [
     (1, ["--scale", "2"], "holds a model of scale 1; it cannot do sr-x2"),
-    (2, ["--scale", "3"], "the options ask for different tasks: sr-x2, sr-x3"),
-    (2, ["--task", "denoise-25"], "the options ask for different tasks: denoise-25, sr-x2"),
+    (2, ["--scale", "3"], "the options ask for sr-x3, but the model was trained for sr-x2; "
+                          "give a task of its kind"),
+    (2, ["--task", "denoise-25"], "the options ask for denoise-25, but the model was trained "
+                                  "for sr-x2"),
+    (2, ["--task", "denoise", "--sigma", "25"], "the options ask for denoise-25, but the model "
+                                                "was trained for sr-x2"),
 ])
 def test_cli_checkpoint_with_another_scale(cli, hr_folder, tmp_path, capsys, scale, args,
                                            message):
@@ -385,7 +419,8 @@ def test_cli_shipped_model(cli, hr_folder, tmp_path, capsys):
     assert json.loads(out_json.read_text())["mean_psnr"] == pytest.approx(expected.mean_psnr,
                                                                           abs=1e-12)
     assert cli("--model", "espcn_x2", "--scale", 3, "--hr", hr_folder) == 2
-    assert "different tasks: sr-x2, sr-x3" in capsys.readouterr().err
+    assert "the options ask for sr-x3, but the model was trained for sr-x2" in \
+        capsys.readouterr().err
 
 
 def test_cli_gray_folder(cli, tmp_path, smooth, capsys):
@@ -442,12 +477,15 @@ def test_cli_argparse_errors(cli, capsys, args, message):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--hr", "x"], "give the task: --scale S for super-resolution, or --task SPEC"),
+    (["--hr", "x"], "give the task: --scale S for super-resolution, or --task KIND with its "
+                    "option (--task denoise --sigma 25"),
     (["--scale", "2"], "give --hr DIR"),
     (["--hr", "x", "--benchmark", "Set5", "--scale", "2"], "either --hr or --benchmark"),
     (["--benchmark", "Set5", "--task", "denoise-25"], "is a super-resolution set"),
     (["--hr", "x", "--task", "blur-3"], "unknown task 'blur-3'"),
-    (["--hr", "x", "--scale", "2", "--task", "sr-x3"], "different tasks: sr-x2, sr-x3"),
+    (["--hr", "x", "--scale", "2", "--task", "sr-x3"], "different tasks: sr-x3 and sr-x2"),
+    (["--hr", "x", "--scale", "2", "--task", "denoise-25"],
+     "different tasks: denoise-25 and sr-x2"),
     (["--hr", "x", "--scale", "2", "--method", "nearest", "--model", "espcn_x2"],
      "give only one of --method, --model"),
 ])
@@ -455,6 +493,158 @@ def test_cli_option_errors(cli, capsys, args, message):
     assert cli(*args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
+
+
+@pytest.mark.parametrize(("options", "spec"), [
+    (["--task", "denoise", "--sigma", "25"], "denoise-25"),
+    (["--task", "denoise", "--sigma", "12.5"], "denoise-12.5"),
+    (["--task", "poisson", "--peak", "30", "--sigma", "5"], "poisson-30:5"),
+    (["--task", "deblur", "--kernel", "gaussian:2", "--noise", "0.01"], "deblur-gaussian:2,0.01"),
+    (["--task", "deblur", "--kernel", "motion:9:30"], "deblur-motion:9:30"),
+    (["--task", "inpaint", "--mask", "block:8"], "inpaint-block:8"),
+    (["--task", "jpeg", "--quality", "10"], "jpeg-10"),
+    (["--task", "sr", "--scale", "3"], "sr-x3"),
+    (["--task", "denoise", "--sigma", "25", "--gray"], "denoise-25-gray"),
+    (["--task", "denoise-25", "--gray"], "denoise-25-gray"),
+    (["--scale", "2", "--gray"], "sr-x2-gray"),
+])
+def test_cli_task_options_equal_the_whole_spec(cli, hr_folder, tmp_path, capsys, options, spec):
+    by_options, by_spec = tmp_path / "options.json", tmp_path / "spec.json"
+    assert cli("--hr", hr_folder, *options, "--json", by_options) == 0
+    assert f"task: {spec}, recipe" in capsys.readouterr().out
+    assert cli("--hr", hr_folder, "--task", spec, "--json", by_spec) == 0
+    saved = json_scores(by_options)
+    assert saved["task"] == spec
+    assert saved == json_scores(by_spec)
+    assert scores(saved["rows"]) == scores(evaluate_folder(hr_folder, spec).to_dict()["rows"])
+
+
+def test_cli_gray_scores_gray_targets(cli, hr_folder, tmp_path):
+    out_json = tmp_path / "gray.json"
+    assert cli("--hr", hr_folder, "--task", "jpeg", "--quality", "10", "--gray",
+               "--json", out_json) == 0
+    gray = json_scores(out_json)
+    assert cli("--hr", hr_folder, "--task", "jpeg", "--quality", "10", "--json", out_json) == 0
+    rgb = json_scores(out_json)
+    # a.png and b.png are RGB: gray targets score differently; c.bmp is gray already
+    assert [g["psnr"] == c["psnr"] for g, c in zip(gray["rows"], rgb["rows"], strict=True)] == \
+        [False, False, True]
+
+
+def test_cli_inpainting_with_biharmonic(cli, hr_folder, tmp_path, capsys):
+    out_json = tmp_path / "biharmonic.json"
+    assert cli("--hr", hr_folder, "--task", "inpaint", "--mask", "random:0.5", "--method",
+               "biharmonic", "--json", out_json) == 0
+    stdout = capsys.readouterr().out
+    assert "method: biharmonic, task: inpaint-random:0.5" in stdout and "seed 0" in stdout
+    restored = json_scores(out_json)
+    assert scores(restored["rows"]) == scores(evaluate_folder(
+        hr_folder, "inpaint-random:0.5", "biharmonic").to_dict()["rows"])
+    none = evaluate_folder(hr_folder, "inpaint-random:0.5", "none")
+    assert restored["mean_psnr"] > none.mean_psnr + 10
+
+
+def test_cli_seed_reproduces_and_changes_the_result(cli, hr_folder, tmp_path, capsys):
+    paths = {name: tmp_path / f"{name}.json" for name in ("seed3", "again", "seed4", "default")}
+    for name, seed in (("seed3", 3), ("again", 3), ("seed4", 4)):
+        assert cli("--hr", hr_folder, "--task", "denoise", "--sigma", "25", "--seed", seed,
+                   "--json", paths[name]) == 0
+    assert "seed 4" in capsys.readouterr().out
+    assert cli("--hr", hr_folder, "--task", "denoise-25", "--json", paths["default"]) == 0
+    saved = {name: json_scores(path) for name, path in paths.items()}
+    assert saved["seed3"]["seed"] == 3 and saved["default"]["seed"] == 0
+    assert saved["seed3"] == saved["again"]
+    for name in ("seed4", "default"):
+        for a, b in zip(saved["seed3"]["rows"], saved[name]["rows"], strict=True):
+            assert a["psnr"] != b["psnr"]
+    assert saved["seed4"]["mean_psnr"] == pytest.approx(
+        evaluate_folder(hr_folder, "denoise-25", seed=4).mean_psnr, abs=1e-12)
+
+
+def test_cli_checkpoint_at_another_strength_of_its_kind(cli, hr_folder, tmp_path, capsys):
+    torch.manual_seed(1)
+    model = get_model("backbone-unet", scale=1, pretrained=False, width=8)
+    path = save_checkpoint(tmp_path / "denoiser.safetensors", model, {"task": "denoise-25-gray"})
+    out_json = tmp_path / "d.json"
+    # trained at sigma 25: scored at sigma 15, keeping its gray targets
+    assert cli("--checkpoint", path, "--hr", hr_folder, "--task", "denoise", "--sigma", "15",
+               "--json", out_json) == 0
+    assert "task: denoise-15-gray" in capsys.readouterr().out
+    expected = evaluate_folder(hr_folder, "denoise-15-gray", model_method(load_checkpoint(path)[0]))
+    assert json_scores(out_json)["mean_psnr"] == pytest.approx(expected.mean_psnr, abs=1e-12)
+    # without a task, the model's own
+    assert cli("--checkpoint", path, "--hr", hr_folder, "--json", out_json) == 0
+    assert json_scores(out_json)["task"] == "denoise-25-gray"
+    # another kind is refused
+    assert cli("--checkpoint", path, "--hr", hr_folder, "--task", "jpeg-10") == 2
+    assert ("the options ask for jpeg-10, but the model was trained for denoise-25-gray"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--task", "denoise", "--kernel", "gaussian:2"],
+     "--kernel is an option of --task deblur, not of --task denoise"),
+    (["--task", "jpeg", "--sigma", "25"], "--sigma is an option of --task denoise or poisson"),
+    (["--task", "deblur"], "--task deblur needs --kernel, e.g. --task deblur --kernel gaussian"),
+    (["--task", "denoise"], "--task denoise needs --sigma"),
+    (["--task", "poisson", "--sigma", "5"], "--task poisson needs --peak"),
+    (["--task", "inpaint", "--method", "biharmonic"], "--task inpaint needs --mask"),
+    (["--task", "sr"], "--task sr needs --scale"),
+    (["--sigma", "25"], "--sigma is an option of a restoration task; give its kind"),
+    (["--task", "denoise-25", "--sigma", "15"],
+     "--task denoise-25 already holds its parameters: give either a whole spec or --task KIND "
+     "with options"),
+    (["--task", "denoise", "--sigma", "25", "--method", "wiener"],
+     "the method 'wiener' does not serve denoise-25; choose one of none, nlm, wavelet, tv, bm3d"),
+    (["--task", "deblur", "--kernel", "gaussian:2", "--method", "nlm"],
+     "the method 'nlm' does not serve deblur-gaussian:2; choose one of none, wiener"),
+    (["--task", "deblur", "--kernel", "box:3"], "unknown kernel 'box:3'; write gaussian:SIGMA"),
+    (["--task", "deblur", "--kernel", "gaussian:wide"], "its parameters must be numbers"),
+    (["--task", "deblur", "--kernel", "gaussian:2", "--noise", "2"],
+     r"noise is the sigma of the added noise in [0, 1] units"),
+    (["--task", "inpaint", "--mask", "circle:3"], "unknown mask 'circle:3'; write random:"),
+    (["--task", "inpaint", "--mask", "random:1.5"], "the share of missing pixels must be in"),
+    (["--task", "inpaint", "--mask", "block:x"], "'x' is not a whole number"),
+    (["--task", "jpeg", "--quality", "101"], "quality must be an integer from 1 to 100"),
+    (["--task", "denoise", "--sigma", "300"], "sigma is on the 0-255 scale"),
+])
+def test_cli_task_option_errors(cli, hr_folder, capsys, args, message):
+    assert cli("--hr", hr_folder, *args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and message in captured.err
+    assert "mean" not in captured.out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--task", "deblur", "--kernel", "gaussian:2", "--noise", "-0.01"],
+     "argument --noise: must be 0 or more, got -0.01"),
+    (["--task", "deblur", "--kernel", "gaussian:2", "--noise", "some"],
+     "argument --noise: invalid float value: 'some'"),
+    (["--task", "denoise", "--sigma", "0"], "argument --sigma: must be greater than 0"),
+    (["--task", "poisson", "--peak", "-30"], "argument --peak: must be greater than 0"),
+    (["--task", "jpeg", "--quality", "ten"], "argument --quality: invalid int value: 'ten'"),
+    (["--task", "denoise-25", "--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+    (["--task", "denoise-25", "--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
+    (["--task", "denoise-25", "--method", "bm4d"], "argument --method: invalid choice: 'bm4d'"),
+])
+def test_cli_bad_task_numbers_are_argparse_errors(cli, capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        cli("--hr", "x", *args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_every_classical_method_name_is_accepted(cli, hr_folder, tmp_path):
+    # a small image and the fastest task of each method's kind: the names reach the methods
+    folder = tmp_path / "one"
+    save_image(folder / "a.png", make_smooth(24, 28, seed=1))
+    for method, task in (("nlm", "denoise-25"), ("wavelet", "poisson-30"),
+                         ("richardson-lucy", "deblur-gaussian:1,0.01")):
+        out_json = tmp_path / f"{method}.json"
+        assert cli("--hr", folder, "--task", task, "--method", method, "--json", out_json) == 0
+        saved = json_scores(out_json)
+        assert saved["method"] == method
+        assert saved["mean_psnr"] > evaluate_folder(folder, task, "none").mean_psnr
 
 
 def test_cli_benchmark(cli, monkeypatch, hr_folder, tmp_path, capsys):
@@ -495,12 +685,130 @@ def test_module_entry_point(hr_folder, tmp_path):
 
 
 def test_the_default_method_is_the_tasks_baseline():
-    assert default_method("sr-x3") == "bicubic" and default_method("jpeg-10") == "identity"
+    assert default_method("sr-x3") == "bicubic" and default_method("jpeg-10") == "none"
     images = {"a": make_smooth(36, 36, seed=4)}
     assert evaluate_images(images, "sr-x2").method == "bicubic"
     restored = evaluate_images(images, "jpeg-10")
-    assert restored.method == "identity"
-    assert restored.mean_psnr == evaluate_images(images, "jpeg-10", "identity").mean_psnr
+    assert restored.method == "none"
+    assert restored.mean_psnr == evaluate_images(images, "jpeg-10", "none").mean_psnr
+
+
+# --------------------------------------------------------------------------------------------
+# Restoration: methods of each task, seeds, times
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["denoise-25", "denoise-0:55", "poisson-30:5",
+                                  "deblur-gaussian:2,0.01", "inpaint-block:8", "jpeg-10-gray"])
+def test_none_scores_the_degraded_input(spec):
+    images = {"a": make_smooth(36, 40, seed=1), "b": make_smooth(30, 33, channels=None, seed=2)}
+    result = evaluate_images(images, spec, "none", seed=4)
+    task = get_task(spec)
+    for i, (name, clean) in enumerate(images.items()):
+        target = task.target(clean)
+        degraded = task.degrade(target, np.random.default_rng((4, i)))
+        (row,) = [r for r in result.rows if r["image"] == name]
+        assert (row["psnr"], row["ssim"]) == tuple(task.score(degraded, target).values())
+        assert row["seconds"] >= 0
+
+
+@pytest.mark.parametrize(("spec", "names"), [
+    ("sr-x2", ["bicubic", "nearest", "bilinear", "lanczos", "bicubic-pil", "bicubic-torch"]),
+    ("denoise-25", ["none", "nlm", "wavelet", "tv", "bm3d"]),
+    ("poisson-30", ["none", "nlm", "wavelet", "tv", "bm3d"]),
+    ("deblur-gaussian:2", ["none", "wiener", "unsupervised-wiener", "richardson-lucy"]),
+    ("inpaint-text-gray", ["none", "biharmonic"]),
+    ("jpeg-10", ["none"]),
+])
+def test_method_names_of_each_task(spec, names):
+    assert method_names(spec) == names
+    assert method_names(get_task(spec)) == names
+    assert set(names) <= set(method_names())
+    for name in names:
+        assert resolve_method(name, spec)[0] == name
+
+
+def test_every_method_name_is_known():
+    assert method_names() == [*METHODS, "nlm", "wavelet", "tv", "bm3d", "wiener",
+                              "unsupervised-wiener", "richardson-lucy", "biharmonic"]
+
+
+@pytest.mark.parametrize(("method", "spec", "choices"), [
+    ("wiener", "denoise-25", "none, nlm, wavelet, tv, bm3d"),
+    ("nlm", "deblur-gaussian:2", "none, wiener, unsupervised-wiener, richardson-lucy"),
+    ("biharmonic", "jpeg-10", "none"),
+    ("bicubic", "denoise-25", "none, nlm, wavelet, tv, bm3d"),
+    ("tv", "sr-x3", "bicubic, nearest"),
+])
+def test_resolve_method_refuses_a_method_that_does_not_serve_the_task(method, spec, choices):
+    with pytest.raises(ValueError, match=f"the method '{method}' does not serve {spec}; choose "
+                                         f"one of {choices}"):
+        resolve_method(method, spec)
+    with pytest.raises(ValueError, match=f"does not serve {spec}"):  # before any image is read
+        evaluate_folder("no-such-folder", spec, method)
+
+
+def test_a_seed_reproduces_the_rows_and_another_changes_them():
+    images = {"a": make_smooth(36, 40, seed=1), "b": make_smooth(33, 30, seed=2)}
+    for spec in ("denoise-25", "inpaint-random:0.5", "deblur-gaussian:1.5,0.02"):
+        first = evaluate_images(images, spec, seed=1)
+        again = evaluate_images(images, spec, seed=1)
+        other = evaluate_images(images, spec, seed=2)
+        assert first.seed == 1 and other.seed == 2
+        assert scores(first.rows) == scores(again.rows)
+        for a, b in zip(first.rows, other.rows, strict=True):
+            assert a["psnr"] != b["psnr"], spec
+    # a deterministic task ignores the seed
+    assert scores(evaluate_images(images, "jpeg-10", seed=1).rows) == \
+        scores(evaluate_images(images, "jpeg-10", seed=2).rows)
+
+
+def test_evaluate_folder_passes_the_seed(tmp_path):
+    images = {"a.png": to_uint8(make_smooth(36, 40, seed=1)),
+              "b.png": to_uint8(make_smooth(33, 30, seed=2))}
+    for name, image in images.items():
+        save_image(tmp_path / name, image)
+    for seed in (0, 5):
+        from_folder = evaluate_folder(tmp_path, "denoise-25", seed=seed)
+        assert from_folder.seed == seed
+        assert scores(from_folder.rows) == scores(evaluate_images(images, "denoise-25",
+                                                                  seed=seed).rows)
+    assert scores(evaluate_folder(tmp_path, "denoise-25").rows) == \
+        scores(evaluate_images(images, "denoise-25", seed=0).rows)  # the default seed is 0
+
+
+def test_a_block_larger_than_an_image_is_skipped_with_a_warning():
+    images = {"small": make_smooth(24, 40, seed=1), "large": make_smooth(48, 50, seed=2)}
+    with pytest.warns(UserWarning, match="skipping small: a 32-pixel block does not fit in a "
+                                         "40x24 image"):
+        result = evaluate_images(images, "inpaint-block:32")
+    assert [r["image"] for r in result.rows] == ["large"]
+    assert [s["image"] for s in result.skipped] == ["small"]
+    assert "does not fit" in result.skipped[0]["reason"]
+    assert "skipped 1 of 2 images: small" in result.table()
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="none of the 1 images could "
+                                                                     "be scored"):
+        evaluate_images({"small": images["small"]}, "inpaint-block:32")
+
+
+def test_a_classical_method_restores_better_than_none():
+    images = {"a": make_smooth(40, 48, seed=1), "b": make_smooth(40, 48, channels=None, seed=2)}
+    none = evaluate_images(images, "inpaint-random:0.5", "none")
+    biharmonic = evaluate_images(images, "inpaint-random:0.5", "biharmonic")
+    assert biharmonic.method == "biharmonic"
+    for n, b in zip(none.rows, biharmonic.rows, strict=True):
+        assert b["psnr"] > n["psnr"] + 10  # smooth images fill in well
+        assert b["seconds"] >= 0
+
+
+def test_a_given_input_carries_no_mask_for_biharmonic(smooth):
+    hr = {"a": smooth(32, 32)}
+    lr = {"a": smooth(32, 32) * (np.arange(32) % 2 == 0)[:, None, None]}
+    with pytest.raises(ValueError, match=r"biharmonic inpainting needs the mask .* \(leave out "
+                                         "--lr"):
+        evaluate_images(hr, "inpaint-random:0.5", "biharmonic", lr_images=lr)
+    # the other methods score a given input
+    assert evaluate_images(hr, "inpaint-random:0.5", "none", lr_images=lr).rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,7 +838,7 @@ def test_folder_read_as_8_bits_scores_exactly_as_float_images(tmp_path, method):
     images = {p.name: load_image(p) for p in sorted(tmp_path.iterdir())}
     assert all(im.dtype == np.float64 for im in images.values())
     want = evaluate_images(images, "sr-x3", float_output)
-    assert got.rows == want.rows and len(got.rows) == 2
+    assert scores(got.rows) == scores(want.rows) and len(got.rows) == 2
 
 
 def test_load_image_as_stored_integers_is_the_float_image_exactly(tmp_path):

@@ -9,11 +9,13 @@ import torch
 
 from conftest import make_smooth
 from course_utils.data.pairs import PairedPatches, validation_pairs
-from course_utils.degrade import gaussian_blur, imresize
+from course_utils.degrade import blur, gaussian_kernel, imresize
 from course_utils.images import image_to_tensor, rgb_to_y, to_uint8
 from course_utils.tasks import Denoising, SuperResolution, get_task
 
-RESTORATION = ["denoise-25", "deblur-1.6", "inpaint-0.5", "jpeg-10"]
+RESTORATION = ["denoise-25", "denoise-0:55", "poisson-30:5", "deblur-1.6",
+               "deblur-motion:9:30,0.01", "inpaint-0.5", "inpaint-block:8", "inpaint-text:8",
+               "jpeg-10"]
 
 
 @pytest.fixture
@@ -103,6 +105,8 @@ def test_augmentation_uses_all_eight_symmetries(spec):
     ({"task": "sr-x2", "patch_size": 30, "mode": "lab"}, "mode must be"),
     ({"task": "sr-x2", "patch_size": 30, "mode": "gray"}, "mode must be"),
     ({"task": "sr-x2", "patch_size": 30, "samples_per_epoch": 0}, "at least 1"),
+    # at construction, not at the first batch: a mask's block does not fit in a patch
+    ({"task": "inpaint-block:32", "patch_size": 24}, "cannot degrade a 24x24 training patch"),
 ])
 def test_bad_settings_are_explained(photos, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -156,6 +160,23 @@ def test_stochastic_task_draws_fresh_noise_for_every_patch():
     assert x.min() < -0.1
 
 
+def test_blind_denoising_draws_a_sigma_for_every_patch():
+    flat = np.full((40, 40), 0.5)
+    ds = PairedPatches([flat], "denoise-0:55", patch_size=32, mode="rgb", samples_per_epoch=12)
+    stds = [float((x - y).double().std() * 255) for x, y in (ds[i] for i in range(12))]
+    assert all(0 <= s < 57 for s in stds)  # 1024 samples: the std is within a few percent
+    assert max(stds) - min(stds) > 15  # not one sigma for all
+
+
+def test_noisy_deblurring_draws_fresh_noise_for_every_patch():
+    flat = np.full((40, 40), 0.5)  # the blur of a constant is the constant: only noise is left
+    ds = PairedPatches([flat], "deblur-gaussian:1.5,0.02", 32, mode="rgb", samples_per_epoch=3)
+    noises = [(x - y).double() for x, y in (ds[i] for i in range(3))]
+    for noise in noises:
+        assert noise.std() == pytest.approx(0.02, rel=0.1)
+    assert not torch.allclose(noises[0], noises[1])
+
+
 def test_stochastic_samples_are_reproducible_for_seed_epoch_and_index(photos):
     a = PairedPatches(photos, "denoise-25", 24, mode="rgb", samples_per_epoch=10, seed=5)
     b = PairedPatches(photos, "denoise-25", 24, mode="rgb", samples_per_epoch=10, seed=5)
@@ -191,8 +212,8 @@ def test_deterministic_restoration_input_is_the_degraded_target():
     x, y = PairedPatches([image], "deblur-1.6", 36, mode="rgb", augment=False)[0]
     target = to_uint8(image)
     np.testing.assert_allclose(y.numpy().transpose(1, 2, 0), target / 255, atol=1e-6)
-    np.testing.assert_allclose(x.numpy().transpose(1, 2, 0), gaussian_blur(target, 1.6),
-                               atol=1e-6)
+    np.testing.assert_allclose(x.numpy().transpose(1, 2, 0),
+                               blur(target, gaussian_kernel(1.6)), atol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------

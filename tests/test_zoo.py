@@ -22,6 +22,7 @@ from course_utils.data import (
     split_for_validation,
 )
 from course_utils.evaluation import evaluate_images, model_method
+from course_utils.evaluation.classical import classical_for
 from course_utils.models import (
     CheckpointError,
     count_parameters,
@@ -31,6 +32,7 @@ from course_utils.models import (
     save_checkpoint,
     sha256_of,
 )
+from course_utils.tasks import get_task
 from course_utils.zoo import (
     SHIPPED,
     Recipe,
@@ -42,6 +44,8 @@ from course_utils.zoo import (
 )
 
 TINY = Recipe(steps=20, epochs=2, batch_size=8, patch_lr=8, threads=None)
+SR_SHIPPED = [m for m in SHIPPED if get_task(m.task).scale > 1]
+RESTORATION_SHIPPED = [m for m in SHIPPED if get_task(m.task).scale == 1]
 HEADER = "name\turl\tsha256\tlicence\n"
 
 
@@ -82,6 +86,33 @@ def test_pretrain_writes_checkpoint_and_card_and_is_reproducible(tmp_path, photo
     again, _ = pretrain("espcn", 2, photos, TINY, progress=False)
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_pretrain_a_restoration_model_scores_it_against_the_baselines(tmp_path, photos):
+    out = tmp_path / "d.safetensors"
+    recipe = Recipe(steps=4, epochs=2, batch_size=4, patch_lr=16, threads=None)
+    model, card = pretrain("dncnn", "denoise-25-gray", photos, recipe, out=out, progress=False)
+    assert card["task"] == "denoise-25-gray" and model.scale == 1
+    assert model.config == get_model("dncnn", channels=1, depth=15, features=64,
+                                     unshuffle=2).config  # the course's configuration
+    h = card["heldout"]
+    # every baseline of the kind: the degraded input, then the classical methods installed
+    assert list(h["baselines"])[:4] == ["none", "nlm", "wavelet", "tv"]
+    assert set(h["baselines"]) <= {"none", *classical_for("denoise")}
+    heldout = domain_images("natural", "heldout")
+    none = evaluate_images(heldout, "denoise-25-gray", "none")
+    assert h["baselines"]["none"]["psnr"] == pytest.approx(none.mean_psnr, abs=1e-3)
+    ours = evaluate_images(heldout, "denoise-25-gray", model_method(model))
+    assert h["psnr"] == pytest.approx(ours.mean_psnr, abs=1e-3)
+    assert [r["image"] for r in h["per_image"]] == ["coffee", "flower", "grace_hopper"]
+    text = out.with_suffix(".md").read_text()
+    assert "restoration model" in text and "| **this model** |" in text
+    assert "NL-means" in text and sha256_of(out) in text
+    assert card["reproduce"] == ("python -m course_utils pretrain --model dncnn --task "
+                                 "denoise-25-gray --steps 4 --epochs 2 --batch-size 4 "
+                                 "--patch-lr 16")
+    _, meta = load_checkpoint(out)
+    assert meta["heldout"]["baselines"] == h["baselines"]
 
 
 def test_pretrain_rejects_bad_recipes(photos):
@@ -132,10 +163,14 @@ def test_load_pretrained_unknown(name):
 
 def test_shipped_names_files_and_tasks():
     assert [m.name for m in SHIPPED] == ["espcn_x2", "espcn_x3", "espcn_x4",
-                                         "fsrcnn_x2", "fsrcnn_x3", "fsrcnn_x4"]
+                                         "fsrcnn_x2", "fsrcnn_x3", "fsrcnn_x4",
+                                         "dncnn_denoise-25-gray", "dncnn_jpeg-10-gray"]
     espcn_x3 = shipped_model("espcn_x3")
     assert espcn_x3.file == "models/espcn_x3.safetensors" and espcn_x3.task == "sr-x3"
     assert espcn_x3.path == data_dir() / "models" / "espcn_x3.safetensors"
+    denoiser = shipped_model("dncnn_denoise-25-gray")
+    assert denoiser.file == "models/dncnn_denoise-25-gray.safetensors"
+    assert get_task(denoiser.task).gray
 
 
 # --- the shipped models themselves ----------------------------------------------------------
@@ -155,13 +190,16 @@ def test_shipped_models_are_registered_and_documented(shipped):
     model, meta = load_pretrained(shipped.name)
     assert meta["config"] == model.config == get_model(shipped.architecture,
                                                        **shipped.config).config
-    scale = shipped.config["scale"]
-    assert meta["recipe"] == {**asdict(default_recipe(shipped.architecture, scale)),
-                              "threads": 1}
+    if get_task(shipped.task).scale == 1:  # (the SR cards predate the "task" key)
+        assert meta["task"] == shipped.task
+    # the default recipe made it (threads change the speed, not the model)
+    recipe = {k: v for k, v in meta["recipe"].items() if k != "threads"}
+    default = asdict(default_recipe(shipped.architecture, shipped.task))
+    assert recipe == {k: v for k, v in default.items() if k != "threads"}
     assert data_dir() in shipped.path.parents
 
 
-@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda m: m.name)
+@pytest.mark.parametrize("shipped", SR_SHIPPED, ids=lambda m: m.name)
 def test_shipped_models_beat_bicubic_on_every_heldout_photo(shipped, heldout):
     model, meta = load_pretrained(shipped.name)
     ours = evaluate_images(heldout, shipped.task, model_method(model))
@@ -178,22 +216,44 @@ def test_shipped_models_beat_bicubic_on_every_heldout_photo(shipped, heldout):
 TARGET_GAIN_DB = {2: 2.0, 3: 1.5, 4: 1.0}
 
 
-@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda m: m.name)
+@pytest.mark.parametrize("shipped", SR_SHIPPED, ids=lambda m: m.name)
 def test_shipped_models_meet_the_quality_targets(shipped):
     heldout = load_pretrained(shipped.name)[1]["heldout"]  # reproduced by the test above
     gain = heldout["psnr"] - heldout["bicubic_psnr"]
     assert gain >= TARGET_GAIN_DB[shipped.config["scale"]]
 
 
+@pytest.mark.parametrize("shipped", RESTORATION_SHIPPED, ids=lambda m: m.name)
+def test_shipped_restoration_models_beat_the_input_and_the_scikit_image_baselines(shipped,
+                                                                                 heldout):
+    model, meta = load_pretrained(shipped.name)
+    card = meta["heldout"]
+    ours = evaluate_images(heldout, shipped.task, model_method(model))
+    none = evaluate_images(heldout, shipped.task, "none")
+    for a, b in zip(ours.rows, none.rows, strict=True):
+        assert a["psnr"] > b["psnr"] + 0.5 and a["ssim"] > b["ssim"]
+    # the model card's numbers are reproduced by the evaluation (bit for bit the same inputs)
+    assert ours.mean_psnr == pytest.approx(card["psnr"], abs=0.01)
+    assert none.mean_psnr == pytest.approx(card["baselines"]["none"]["psnr"], abs=0.01)
+    # on the mean it beats every scikit-image method; BM3D (when the card has it) it does
+    # not yet: the targets (+1 dB over NL-means and wavelet, within 0.2 dB of BM3D)
+    # are measured and reported by benchmarks/restoration.py, and not met by this model
+    for method, scores in card["baselines"].items():
+        if method != "bm3d":
+            assert card["psnr"] > scores["psnr"], method
+
+
 def test_zoo_rows_describe_the_shipped_files():
     rows = zoo_rows()
-    assert len(rows) == 6
+    assert len(rows) == 8
     assert [r["name"] for r in rows] == [m.name for m in SHIPPED]
+    strengths = {"denoise-25-gray": "25-gray", "jpeg-10-gray": "10-gray"}
     for row, shipped in zip(rows, SHIPPED, strict=True):
-        scale = shipped.config["scale"]
+        scale = get_task(shipped.task).scale
         assert row["architecture"] == shipped.architecture
-        assert row["task"] == shipped.task == f"sr-x{scale}"
-        assert row["scale or strength"] == f"x{scale}"
+        assert row["task"] == shipped.task
+        assert row["scale or strength"] == (f"x{scale}" if scale > 1
+                                            else strengths[shipped.task])
         assert row["file"] == f"course_utils/assets/{shipped.file}"
         assert row["sha256"] == sha256_of(shipped.path)
         assert row["parameters"] == count_parameters(load_pretrained(shipped.name)[0])
@@ -233,7 +293,7 @@ def test_cli_pretrain_on_a_folder_then_evaluate_the_checkpoint(cli, tmp_path, ph
     assert "mine.safetensors" in printed and "p1.png" in printed
     assert len(json.loads(report.read_text())["rows"]) == 2
     assert cli("evaluate", "--hr", tmp_path / "hr", "--scale", 3, "--checkpoint", out) == 2
-    assert "ask for different tasks: sr-x2, sr-x3" in capsys.readouterr().err
+    assert "ask for sr-x3, but the model was trained for sr-x2" in capsys.readouterr().err
 
 
 def test_cli_evaluate_shipped_model(cli, tmp_path, photos, capsys):
@@ -242,7 +302,7 @@ def test_cli_evaluate_shipped_model(cli, tmp_path, photos, capsys):
     assert cli("evaluate", "--hr", tmp_path / "hr", "--model", "espcn_x4") == 0
     assert "espcn_x4 (shipped)" in capsys.readouterr().out
     assert cli("evaluate", "--hr", tmp_path / "hr", "--scale", 5, "--model", "espcn_x4") == 2
-    assert "ask for different tasks: sr-x4, sr-x5" in capsys.readouterr().err
+    assert "ask for sr-x5, but the model was trained for sr-x4" in capsys.readouterr().err
     assert cli("evaluate", "--hr", tmp_path / "hr", "--model", "espcn_x2",
                "--method", "bicubic") == 2
     assert "only one of --method, --model" in capsys.readouterr().err
@@ -257,3 +317,51 @@ def test_cli_corrupt_checkpoint(cli, tmp_path, photos, capsys):
     assert cli("evaluate", "--hr", tmp_path / "hr", "--scale", 2,
                "--checkpoint", tmp_path / "bad.safetensors") == 2
     assert "not a readable safetensors checkpoint" in capsys.readouterr().err
+
+
+def test_cli_pretrain_a_denoiser_then_score_it_at_another_sigma(cli, tmp_path, photos, capsys):
+    for name, image in photos.items():
+        save_image(tmp_path / "hr" / name, image)
+    out = tmp_path / "den.safetensors"
+    assert cli("pretrain", "--model", "dncnn", "--task", "denoise", "--sigma", 25, "--gray",
+               "--hr", tmp_path / "hr", "--steps", 2, "--epochs", 1, "--batch-size", 2,
+               "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert "training dncnn for denoise-25-gray" in printed and "none " in printed
+    _, meta = load_checkpoint(out)
+    assert meta["task"] == "denoise-25-gray"
+    # a restoration model may be scored at another strength of its kind, gray as it was
+    assert cli("evaluate", "--hr", tmp_path / "hr", "--checkpoint", out, "--task", "denoise",
+               "--sigma", 15, "--tile", 24) == 0
+    assert "task: denoise-15-gray" in capsys.readouterr().out
+    assert cli("evaluate", "--hr", tmp_path / "hr", "--checkpoint", out, "--task", "jpeg",
+               "--quality", 10) == 2
+    assert "trained for denoise-25-gray" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--model", "dncnn", "--scale", 2], "dncnn is a restoration network"),
+    (["--model", "espcn", "--task", "denoise-25"], "espcn is an SR network"),
+    (["--model", "dncnn"], "give the task"),
+])
+def test_cli_pretrain_needs_a_task_of_the_models_kind(cli, capsys, args, message):
+    assert cli("pretrain", *args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_pretrain_from_another_model_fine_tunes_its_weights(tmp_path, photos):
+    # transfer learning: a JPEG remover started from a (tiny) denoiser's weights
+    recipe = Recipe(steps=2, epochs=1, batch_size=2, patch_lr=16, threads=None)
+    start = tmp_path / "den.safetensors"
+    denoiser, _ = pretrain("dncnn", "denoise-25-gray", photos, recipe, out=start,
+                           progress=False)
+    zero = Recipe(steps=1, epochs=1, batch_size=2, patch_lr=16, lr=1e-12, threads=None)
+    model, card = pretrain("dncnn", "jpeg-10-gray", photos, zero, init=start, progress=False)
+    assert card["initialised_from"] == {"model": str(start), "task": "denoise-25-gray"}
+    assert f"--init {start}" in card["reproduce"]
+    weights = [k for k in denoiser.state_dict() if k.endswith("weight")]
+    for key in weights:  # a step of lr 1e-12 leaves the denoiser's weights where they were
+        torch.testing.assert_close(model.state_dict()[key], denoiser.state_dict()[key],
+                                   atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="is a dncnn model, not espcn"):
+        pretrain("espcn", 2, photos, TINY, init=start, progress=False)

@@ -127,6 +127,13 @@ class PairedPatches(Dataset):
             else:
                 degraded = self.task.degrade(target, np.random.default_rng((seed, i)))
                 self._pairs.append((_chw(degraded, mode), _chw(target, mode)))
+        if self._targets:  # fail now, not at the first batch: e.g. a mask's block too large
+            corner = self._targets[0][:patch_size, :patch_size]
+            try:
+                self.task.degrade(corner, np.random.default_rng(seed))
+            except ValueError as err:
+                raise ValueError(f"{self.task.name} cannot degrade a {patch_size}x{patch_size} "
+                                 f"training patch: {err}") from None
         areas = np.array([t.shape[0] * t.shape[1] for t in self._targets] or
                          [y.shape[1] * y.shape[2] for _, y in self._pairs], float)
         self._weights = areas / areas.sum()

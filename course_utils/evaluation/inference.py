@@ -41,6 +41,11 @@ def run_tiled(model: nn.Module, x: torch.Tensor, scale: int, tile: int = 128,
         raise ValueError(f"expected a (1, C, h, w) tensor, got shape {tuple(x.shape)}.")
     if tile < 1 or overlap < 0:
         raise ValueError(f"tile must be >= 1 and overlap >= 0, got {tile} and {overlap}.")
+    # A model that works on pixel-interleaved sub-images (DnCNN's unshuffle) sees another
+    # interleaving in a tile that starts on an odd row: tiles and overlaps are rounded up to
+    # its factor, so that every tile starts where the whole image's grid does.
+    align = getattr(model, "unshuffle", 1)
+    tile, overlap = -(-tile // align) * align, -(-overlap // align) * align
     _, c, h, w = x.shape
     if h <= tile and w <= tile:
         return model(x)
@@ -76,7 +81,8 @@ class NonFiniteOutput(ValueError):
 
 
 def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
-                tile: int = 128, overlap: int = 16, *, uint8: bool = False) -> np.ndarray:
+                tile: int = 128, overlap: int | None = None, *,
+                uint8: bool = False) -> np.ndarray:
     """Run a reconstruction model on a whole image; returns a float image in [0, 1].
 
     Parameters
@@ -89,7 +95,10 @@ def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
     scale : int, optional
         If given, it must be the model's scale (a x3 model cannot do x4).
     tile, overlap : int
-        Tiling of large images (:func:`run_tiled`).
+        Tiling of large images (:func:`run_tiled`). The default overlap is the model's
+        ``receptive_radius`` if it has one (DnCNN: its depth times its unshuffle factor),
+        else 16 LR pixels (more than ESPCN's, FSRCNN's and SRCNN's radius): tiles then give
+        the whole image's result.
     uint8 : bool
         Return the 8-bit image instead (:func:`~course_utils.images.to_uint8` of the float
         result, bit for bit: what saving it as a PNG keeps, and what the scores use), made
@@ -115,6 +124,8 @@ def reconstruct(model: nn.Module, lr: np.ndarray, scale: int | None = None,
     """
     scale = _check_model(model, scale)
     lr = check_image(lr, "lr")
+    if overlap is None:
+        overlap = getattr(model, "receptive_radius", 16)
     gray = is_gray(lr)
     device = next(model.parameters()).device
     model.eval()

@@ -10,7 +10,7 @@ cards    model cards (Markdown) and the hardware line
 from .cards import hardware, model_card
 from .recipes import (
            RECIPES,
-           SCALE_RECIPES,
+           TASK_RECIPES,
            Recipe,
            default_recipe,
            pretrain,
@@ -18,6 +18,6 @@ from .recipes import (
 )
 from .shipped import SHIPPED, ShippedModel, load_pretrained, shipped_model, zoo_rows
 
-__all__ = ["RECIPES", "SCALE_RECIPES", "SHIPPED", "Recipe", "ShippedModel", "default_recipe",
+__all__ = ["RECIPES", "TASK_RECIPES", "SHIPPED", "Recipe", "ShippedModel", "default_recipe",
            "hardware", "load_pretrained", "model_card", "pretrain", "shipped_model",
            "source_training_images", "zoo_rows"]

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["hardware", "model_card"]
+from ..evaluation.classical import classical_for
+from ..tasks import get_task
+
+__all__ = ["baseline_order", "hardware", "model_card"]
 
 
 def hardware() -> str:
@@ -30,10 +33,13 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
 
     ``inference`` optionally adds a speed line: a row of ``benchmarks/inference.py --json``.
     """
-    h = card["heldout"]
     r = card["recipe"]
+    sr = card["scale"] > 1
+    title = (f"{card['model'].upper()} x{card['scale']}: course source model" if sr
+             else f"{card['model'].upper()} {card['task']}: course restoration model")
+    patches = "LR patches" if sr else "input patches"
     lines = [
-        f"# {card['model'].upper()} x{card['scale']}: course source model",
+        f"# {title}",
         "",
         f"- **Architecture**: `{card['model']}` of the course's model registry "
         "(`course_utils.models.get_model`) "
@@ -41,8 +47,11 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         f"- **Training data**: {card['training_data']}. The same photos, in this version of "
         "the course: `course_utils.zoo.recipes.source_training_images()`.",
         f"- **Degradation**: {card['degradation']}.",
+        *([f"- **Initialised from**: `{card['initialised_from']['model']}` (trained for "
+           f"{card['initialised_from']['task']}), fine-tuned."]
+          if card.get("initialised_from") else []),
         f"- **Recipe**: {r['steps']:,} Adam steps, batch {r['batch_size']} of "
-        f"{r['patch_lr']}x{r['patch_lr']} LR patches (random crops, flips, 90-degree rotations), "
+        f"{r['patch_lr']}x{r['patch_lr']} {patches} (random crops, flips, 90-degree rotations), "
         f"MSE, learning rate {r['lr']:g} with cosine decay to 1 %, {r['epochs']} epochs, "
         f"seed {r['seed']}; the best validation epoch ({card['best_epoch']}) is kept.",
         f"- **Training time**: {card['training_seconds'] / 60:.1f} min on {card['hardware']}, "
@@ -59,7 +68,13 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
             f"images/s for a {inference['size']}x{inference['size']} RGB output, peak memory "
             f"{inference['peak_mib']:.0f} MiB (whole process, torch included), "
             f"{inference['device_name']}.")
-    lines += [
+    lines += _sr_heldout(card) if sr else _restoration_heldout(card)
+    return "\n".join(lines)
+
+
+def _sr_heldout(card: dict) -> list[str]:
+    h = card["heldout"]
+    lines = [
         "",
         "## Held-out natural photos (standard recipe: Y, border = scale)",
         "",
@@ -72,7 +87,7 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
                      f"{row['psnr'] - row['bicubic_psnr']:+.2f} |")
     lines.append(f"| **mean** | {h['bicubic_psnr']:.2f} / {h['bicubic_ssim']:.4f} | "
                  f"{h['psnr']:.2f} / {h['ssim']:.4f} | {h['psnr'] - h['bicubic_psnr']:+.2f} |")
-    lines += [
+    return lines + [
         "",
         "Benchmark sets (Set5, Set14) are scored by the evaluation command, which downloads "
         "them: `python -m course_utils evaluate --benchmark Set5 "
@@ -85,5 +100,62 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         "noise, JPEG) expect lower gains.",
         "",
     ]
-    return "\n".join(lines)
 
+
+#: What each baseline is, for the card's table.
+_BASELINE_LABELS = {"none": "none (the degraded input)", "nlm": "NL-means (scikit-image)",
+                    "wavelet": "wavelet BayesShrink (scikit-image)",
+                    "tv": "TV, J-invariant calibration (scikit-image)",
+                    "bm3d": "BM3D (`bm3d` package, non-commercial licence)"}
+
+
+def baseline_order(card: dict) -> list[str]:
+    """The card's baselines in table order: the degraded input first, then the classical
+    methods as :func:`~course_utils.evaluation.classical.classical_for` lists them (a
+    checkpoint's stored facts keep no order)."""
+    kind = get_task(card["task"]).kind
+    return [m for m in ["none", *classical_for(kind)] if m in card["heldout"]["baselines"]]
+
+
+def _restoration_heldout(card: dict) -> list[str]:
+    h = card["heldout"]
+    task = card["task"]
+    lines = [
+        "",
+        f"## Held-out natural photos ({task}; uint8, full image, no border crop)",
+        "",
+        f"Photos: {', '.join(h['images'])}, each degraded with a generator seeded (0, i), "
+        "as `python -m course_utils evaluate` does. Time: wall seconds per image on "
+        f"{card.get('heldout_hardware', card['hardware'])}.",
+        "",
+        "| method | PSNR (dB) | SSIM | time per image (s) |",
+        "| --- | --- | --- | --- |",
+    ]
+    methods = baseline_order(card)
+    for method in methods:
+        b = h["baselines"][method]
+        lines.append(f"| {_BASELINE_LABELS.get(method, method)} | {b['psnr']:.2f} | "
+                     f"{b['ssim']:.4f} | {b['seconds']:.3f} |")
+    lines.append(f"| **this model** | **{h['psnr']:.2f}** | **{h['ssim']:.4f}** | "
+                 f"{h['seconds']:.3f} |")
+    lines += ["", "Per image, PSNR (dB):", "",
+              "| image | " + " | ".join(methods) + " | this model |",
+              "| --- |" + " --- |" * (len(methods) + 1)]
+    for row in h["per_image"]:
+        lines.append(f"| {row['image']} | "
+                     + " | ".join(f"{row[f'{m}_psnr']:.2f}" for m in methods)
+                     + f" | {row['psnr']:.2f} |")
+    name = f"{card['model']}_{task}"
+    return lines + [
+        "",
+        f"Score it on your own images: `python -m course_utils evaluate --hr DIR --model "
+        f"{name}` (other strengths of its kind too, e.g. another sigma).",
+        "",
+        f"Limitations: trained on {card['training_images']} photos for "
+        f"{card['training_seconds'] / 60:.0f} minutes of CPU, where the published networks "
+        "trained on hundreds of images for days, so expect published benchmark scores (BSD68, "
+        "LIVE1) below the papers'; one strength of one degradation (expect less at others)"
+        + ("; gray only (on a colour image it restores the luma Y and keeps the chroma as it "
+           "is)." if card["channels"].startswith("gray") else "."),
+        "",
+    ]

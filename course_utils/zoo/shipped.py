@@ -22,9 +22,10 @@ from ..data.downloads import DataUnavailableError, data_dir, default_registry
 from ..models.checkpoint import load_checkpoint
 from ..models.complexity import count_parameters
 from ..models.registry import get_model
-from ..tasks import Task, get_task
+from ..tasks import get_task
 
-__all__ = ["SHIPPED", "ShippedModel", "load_pretrained", "shipped_model", "zoo_rows"]
+__all__ = ["COURSE_CONFIGS", "SHIPPED", "ShippedModel", "load_pretrained", "shipped_model",
+           "zoo_rows"]
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,18 @@ class ShippedModel:
         return data_dir() / self.file
 
 
+#: The configuration of each restoration family as the course trains and ships it (beyond
+#: ``channels``): DnCNN with 15 layers of 64 features on FFDNet's half-size sub-images, a
+#: quarter of the paper's cost per layer, so that it trains in about an hour on a CPU.
+COURSE_CONFIGS = {"dncnn": {"depth": 15, "features": 64, "unshuffle": 2}}
+
 #: Every shipped model: ESPCN and FSRCNN at x2, x3 and x4 (Y channel), the course's natural-
-#: photo source models.
+#: photo source models; and unit 06's gray DnCNNs in the course's configuration: a denoiser
+#: (sigma 25) and a JPEG-artefact remover (quality 10) fine-tuned from it.
 SHIPPED = tuple(ShippedModel(architecture, {"scale": scale, "channels": 1}, f"sr-x{scale}")
-                for architecture in ("espcn", "fsrcnn") for scale in (2, 3, 4))
+                for architecture in ("espcn", "fsrcnn") for scale in (2, 3, 4)) + tuple(
+    ShippedModel("dncnn", {"channels": 1, **COURSE_CONFIGS["dncnn"]}, task)
+    for task in ("denoise-25-gray", "jpeg-10-gray"))
 
 
 def shipped_model(name: str) -> ShippedModel:
@@ -103,10 +112,6 @@ def load_pretrained(name: str, device: torch.device | str = "cpu") -> tuple[nn.M
     return load_checkpoint(path, sha256=entry.sha256, device=device)
 
 
-def _strength(task: Task) -> str:
-    return f"x{task.scale}" if task.scale > 1 else task.name.split("-", 1)[1]
-
-
 def zoo_rows() -> list[dict]:
     """One row per shipped model: name, architecture, task, scale or strength, parameters,
     file and SHA-256 (``python -m course_utils models``)."""
@@ -117,7 +122,7 @@ def zoo_rows() -> list[dict]:
         task = get_task(model.task)
         rows.append({
             "name": model.name, "architecture": model.architecture, "task": task.name,
-            "scale or strength": _strength(task),
+            "scale or strength": task.strength + ("-gray" if task.gray else ""),
             "parameters": count_parameters(get_model(model.architecture, **model.config)),
             "file": f"course_utils/assets/{model.file}",
             "sha256": entry.sha256 if entry else "unregistered",
