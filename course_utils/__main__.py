@@ -38,32 +38,28 @@ from .zoo.recipes import default_recipe, pretrain
 from .zoo.shipped import SHIPPED, load_pretrained, shipped_model, zoo_rows
 
 
-def _positive(kind: type) -> callable:
-    """An argparse type: a number of ``kind`` greater than 0."""
+def _number_arg(kind: type, positive: bool) -> callable:
+    """An argparse type: a number of ``kind``, greater than 0 (``positive``) or 0 or more."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        if not (value > 0 if positive else value >= 0):
+            raise argparse.ArgumentTypeError(
+                f"must be greater than 0, got {text}" if positive else
+                f"must be 0 or more, got {text}")
         return value
     parse.__name__ = kind.__name__
     return parse
+
+
+def _positive(kind: type) -> callable:
+    return _number_arg(kind, positive=True)
 
 
 def _non_negative(kind: type) -> callable:
-    """An argparse type: a number of ``kind`` of 0 or more."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-        return value
-    parse.__name__ = kind.__name__
-    return parse
+    return _number_arg(kind, positive=False)
 
 
 def _check_output(path: Path, option: str, suffix: str | None = None) -> None:
