@@ -381,7 +381,7 @@ def test_an_image_too_small_is_skipped_with_a_warning_and_a_summary(tmp_path, sm
     (["evaluate", "--hr", ".", "--task", "denoise-25", "--seed", "-3"],
      "argument --seed: must be 0 or more, got -3"),
     (["evaluate", "--hr", ".", "--task", "deblur", "--kernel", "disc:3"],
-     "error: task 'deblur-disc:3': unknown kernel 'disc:3'; write gaussian:SIGMA"),
+     "error: unknown kernel 'disc:3'; write gaussian:SIGMA"),
     (["pretrain", "--model", "espcn", "--scale", "2", "--steps", "5", "--epochs", "2"],
      "steps (5) must be a multiple of epochs (2)"),
 ])

@@ -159,7 +159,11 @@ def test_restoration_experiment_trains_and_scores_at_scale_1():
     assert (row["image"], row["height"], row["width"]) == ("h", 27, 29)  # no modcrop, no border
     assert np.isfinite(row["psnr"])
     again = evaluate_images(data.heldout, "denoise-25", model_method(result.model))
-    assert again.rows == result.heldout.rows
+
+    def scores(rows):  # (the method's time differs run to run)
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+    assert scores(again.rows) == scores(result.heldout.rows)
 
 
 def test_transfer_arms_build_what_they_say():

@@ -151,7 +151,8 @@ def test_a_wheel_install_runs_evaluate_with_a_shipped_model(wheel, tmp_path):
                    "--json", "scores.json"], work, env)
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"method: {MODEL} (shipped), task: sr-x3"), result.stdout
-    assert lines[1].split() == ["image", "HxW", "PSNR", "(dB)", "SSIM"], result.stdout
+    assert lines[1].split() == ["image", "HxW", "PSNR", "(dB)", "SSIM", "time", "(s)"], \
+        result.stdout
     assert [line.split()[0] for line in lines[2:5]] == ["img0.png", "img1.png", "mean"]
     assert list(cache.iterdir()) == [], "the installed course downloaded instead of using the wheel"
     # The same scores as the checkout's model on the same images, in this process.

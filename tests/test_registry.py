@@ -31,12 +31,13 @@ from course_utils.models import (
 )
 from course_utils.models.sr import ESPCN
 
-FAMILIES = ["backbone-unet", "espcn", "feature-subpixel-sr", "fsrcnn", "fsrcnn-s", "srcnn-915",
-            "srcnn-955"]
+FAMILIES = ["backbone-unet", "dncnn", "espcn", "feature-subpixel-sr", "fsrcnn", "fsrcnn-s",
+            "srcnn-915", "srcnn-955"]
 
 #: Small, offline configs of the encoder-decoder families; the others at x3.
 SMALL = {"backbone-unet": {"scale": 2, "pretrained": False, "width": 4},
-         "feature-subpixel-sr": {"scale": 2, "pretrained": False}}
+         "feature-subpixel-sr": {"scale": 2, "pretrained": False},
+         "dncnn": {"depth": 4, "features": 8, "unshuffle": 2}}
 
 
 def forbid_building(monkeypatch) -> None:
@@ -52,8 +53,9 @@ def forbid_building(monkeypatch) -> None:
 
 def test_list_models_and_model_spec():
     assert list_models() == FAMILIES
-    assert list_models("restoration") == ["backbone-unet"]  # registered for "any" task
-    assert list_models("sr") == FAMILIES
+    # backbone-unet is registered for "any" task, so it serves both lists
+    assert list_models("restoration") == ["backbone-unet", "dncnn"]
+    assert list_models("sr") == [f for f in FAMILIES if f != "dncnn"]
     assert model_spec("backbone-unet").task == "any" and model_spec("espcn").task == "sr"
     assert model_spec("espcn").summary.startswith("ESPCN")
     with pytest.raises(ValueError, match="unknown model 'edsr'; registered: backbone-unet, "):
