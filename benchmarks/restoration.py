@@ -23,6 +23,7 @@ after a complete run).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -51,6 +52,13 @@ TASKS = ["denoise-15-gray", "denoise-25-gray", "denoise-50-gray", "jpeg-10-gray"
          "inpaint-random:0.5-gray", "inpaint-block:32-gray", "inpaint-text-gray"]
 
 
+@functools.cache
+def shipped_method(name: str):
+    """A shipped model as a method, loaded (and its hash verified) once for every task."""
+    model, _ = load_pretrained(name)
+    return model_method(model, name)
+
+
 def methods_for(task_spec: str) -> dict:
     """``{label: method}`` for a task: none, the classical methods, the shipped models of its
     kind (a denoiser trained at sigma 25 is also scored at 15 and 50)."""
@@ -62,11 +70,9 @@ def methods_for(task_spec: str) -> dict:
     for shipped in SHIPPED:
         if get_task(shipped.task).kind == task.kind and task.scale == 1:
             try:
-                model, _ = load_pretrained(shipped.name)
+                methods[shipped.name] = shipped_method(shipped.name)
             except DataUnavailableError as err:  # not trained or not downloadable here
                 print(f"skipping {shipped.name}: {err}", flush=True)
-                continue
-            methods[shipped.name] = model_method(model, shipped.name)
     return methods
 
 
