@@ -29,6 +29,7 @@ models      ``models.registry``              ``register_model`` / ``get_model`` 
                                              ``list_models``, config validation
             ``models.sr``                    SRCNN, FSRCNN, ESPCN
             ``models.restoration``           DnCNN (residual restoration network)
+            ``models.fusion``                SR-source feature restorers, feature fusion
             ``models.backbones``             ImageNet encoders and their stages
             ``models.encoder_decoder``       U-Net and feature + sub-pixel designs
             ``models.freeze``                which weights train (freezing by stage or layer)
@@ -41,12 +42,14 @@ evaluation  ``evaluation.inference``         tiled reconstruction of whole image
 training    ``training.losses``              pixel, SSIM and perceptual losses
             ``training.loop``                ``fit``, ``History``, ``evaluate_psnr``
             ``training.finetune``            discriminative learning rates, L2-SP
+            ``training.noise2self``          self-supervised denoising (masked training)
 zoo         ``zoo.shipped``                  the shipped checkpoints, loaded hash-verified
             ``zoo.cards``                    model cards
             ``zoo.recipes``                  the recipes and ``pretrain`` that made them
 experiments ``experiments.runner``           arms, data, ``run_arms``, ``summarize``
             ``experiments.transfer``         unit 04's experiment
             ``experiments.crossdomain``      unit 05's experiment
+            ``experiments.restoration``      unit 06's experiment
 notebooks   ``explore``                      plain functions behind the explorers
             ``widgets``                      the one ipywidgets pattern of the explorers
             ``exercises.common``             the protocol of the exercise checks: wait for
@@ -57,6 +60,7 @@ notebooks   ``explore``                      plain functions behind the explorer
             ``exercises.unit03``             ... of unit 03's
             ``exercises.unit04``             ... of unit 04's
             ``exercises.unit05``             ... of unit 05's
+            ``exercises.unit06``             ... of unit 06's
 CLI         ``__main__``                     ``python -m course_utils evaluate | pretrain |
                                              models``
 ==========  ===============================  ===============================================

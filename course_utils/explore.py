@@ -24,19 +24,25 @@ from .degrade import (
     modcrop,
     resize,
 )
-from .evaluation.evaluate import METHODS
+from .evaluation.evaluate import METHODS, Method, resolve_method
 from .evaluation.inference import reconstruct
 from .images import to_float, to_uint8, y_channel
 from .metrics import mse, psnr, sr_metrics, ssim
+from .tasks import Task, get_task
 from .viz import compare
 
 __all__ = [
+    "CLASSICAL_CHOICE",
     "DISTORTIONS",
     "LR_MAKERS",
+    "RESTORATION_LEVELS",
     "degrade_and_upscale",
     "distort",
     "distortion_metrics",
     "match_mse",
+    "restoration_explorer_figure",
+    "restoration_figure",
+    "restore_compare",
     "sr_comparison_figure",
     "super_resolve_compare",
 ]
@@ -244,3 +250,94 @@ def sr_comparison_figure(hr: np.ndarray, model: nn.Module, lr_maker: str = "bicu
                 label: f"{out['psnr']['model']:.2f} dB / {out['ssim']['model']:.4f}"}
     return compare({"bicubic": out["bicubic"], label: out["model"], "ground truth": out["hr"]},
                    zoom=zoom, captions=captions, title=title)
+
+
+#: The restoration explorer's tasks: for each kind, a weak, a medium and a strong one (gray).
+RESTORATION_LEVELS = {
+    "denoise": ("denoise-15-gray", "denoise-25-gray", "denoise-50-gray"),
+    "deblur": ("deblur-gaussian:1,0.01-gray", "deblur-gaussian:1.6,0.01-gray",
+               "deblur-gaussian:2.5,0.01-gray"),
+    "inpaint": ("inpaint-random:0.3-gray", "inpaint-random:0.5-gray",
+                "inpaint-random:0.7-gray"),
+    "jpeg": ("jpeg-30-gray", "jpeg-20-gray", "jpeg-10-gray"),
+}
+
+#: The classical method the explorer shows for each kind (JPEG artefacts have none here).
+CLASSICAL_CHOICE = {"denoise": "nlm", "deblur": "richardson-lucy", "inpaint": "biharmonic"}
+
+
+def restore_compare(clean: np.ndarray, task: Task | str, method: str | Method,
+                    seed: int = 0) -> dict:
+    """Degrade ``clean`` with ``task``, restore it with ``method`` and score both, exactly as
+    :func:`course_utils.evaluation.evaluate.evaluate_images` does for its first image.
+
+    Parameters
+    ----------
+    clean : the clean image (made gray by a ``-gray`` task)
+    task : a restoration task or its spec (``"denoise-25-gray"``)
+    method : a method name that serves the task (``"none"``, ``"nlm"`` ...) or a function
+        ``(input, scale) -> output``, e.g. a model wrapped by
+        :func:`~course_utils.evaluation.evaluate.model_method`
+    seed : the degradation is drawn with a generator seeded ``(seed, 0)``
+
+    Returns
+    -------
+    dict with ``"clean"``, ``"degraded"`` (clipped to [0, 1], as scored) and ``"restored"``
+    float images, ``"label"`` (the method's name), and ``"psnr"`` / ``"ssim"`` dicts keyed by
+    ``"degraded"`` and ``"restored"`` (the task's recipe, :meth:`~course_utils.tasks.Task.score`).
+    """
+    task = get_task(task)
+    if task.scale != 1:
+        raise ValueError(f"{task.name} is super-resolution; use super_resolve_compare.")
+    label, run = resolve_method(method, task)
+    target = task.target(check_image(clean, "clean"))
+    observation = task.observe(target, np.random.default_rng((seed, 0)))
+    degraded = resolve_method("none", task)[1](observation)
+    restored = to_float(run(observation))
+    scores = {"degraded": task.score(degraded, target), "restored": task.score(restored, target)}
+    return {"clean": to_float(target), "degraded": np.clip(to_float(degraded), 0, 1),
+            "restored": np.clip(restored, 0, 1), "label": label,
+            "psnr": {k: v["psnr"] for k, v in scores.items()},
+            "ssim": {k: v["ssim"] for k, v in scores.items()}}
+
+
+def restoration_figure(clean: np.ndarray, task: Task | str, method: str | Method,
+                       label: str | None = None, zoom: tuple[int, int, int, int] | None = None,
+                       title: str | None = None, seed: int = 0):
+    """The degraded image, its restoration by ``method`` and the clean image side by side,
+    captioned with PSNR / SSIM (:func:`restore_compare`) and zoomed on ``zoom`` (default: a
+    centred square of a quarter of the image's side); returns the figure."""
+    out = restore_compare(clean, task, method, seed)
+    h, w = out["clean"].shape[:2]
+    side = min(h, w) // 4
+    zoom = zoom or ((h - side) // 2, (w - side) // 2, side, side)
+    label = label or out["label"]
+    captions = {k: f"{out['psnr'][key]:.2f} dB / {out['ssim'][key]:.4f}"
+                for k, key in (("degraded", "degraded"), (label, "restored"))}
+    return compare({"degraded": out["degraded"], label: out["restored"], "clean": out["clean"]},
+                   zoom=zoom, captions=captions, title=title or get_task(task).name)
+
+
+def restoration_explorer_figure(clean: np.ndarray, kind: str, strength: int, method: str,
+                                learned: dict[str, Method]) -> object:
+    """What unit 06's explorer draws: ``kind`` at ``strength`` (1 weak to 3 strong,
+    :data:`RESTORATION_LEVELS`) restored by ``method``: ``"none"``, ``"classical"``
+    (:data:`CLASSICAL_CHOICE`; for JPEG, which has none, the JPEG image itself, labelled so)
+    or ``"learned"`` (``learned[kind]``, a method ``(input, scale) -> output``)."""
+    if kind not in RESTORATION_LEVELS:
+        raise ValueError(f"kind must be one of {sorted(RESTORATION_LEVELS)}, got {kind!r}.")
+    if strength not in (1, 2, 3):
+        raise ValueError(f"strength must be 1 (weak), 2 or 3 (strong), got {strength!r}.")
+    task = RESTORATION_LEVELS[kind][strength - 1]
+    if method == "none":
+        return restoration_figure(clean, task, "none", "none (the input)")
+    if method == "classical":
+        if kind not in CLASSICAL_CHOICE:
+            return restoration_figure(clean, task, "none", "no classical method: the input")
+        return restoration_figure(clean, task, CLASSICAL_CHOICE[kind])
+    if method == "learned":
+        if kind not in learned:
+            raise ValueError(f"no learned model for {kind}; learned has {sorted(learned)}.")
+        return restoration_figure(clean, task, learned[kind],
+                                  getattr(learned[kind], "__name__", "learned"))
+    raise ValueError(f"method must be 'none', 'classical' or 'learned', got {method!r}.")

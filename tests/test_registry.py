@@ -31,13 +31,16 @@ from course_utils.models import (
 )
 from course_utils.models.sr import ESPCN
 
-FAMILIES = ["backbone-unet", "dncnn", "espcn", "feature-subpixel-sr", "fsrcnn", "fsrcnn-s",
-            "srcnn-915", "srcnn-955"]
+FAMILIES = ["backbone-unet", "dncnn", "espcn", "feature-restorer", "feature-subpixel-sr",
+            "fsrcnn", "fsrcnn-s", "fusion-restorer", "srcnn-915", "srcnn-955"]
+RESTORATION = ["dncnn", "feature-restorer", "fusion-restorer"]
 
 #: Small, offline configs of the encoder-decoder families; the others at x3.
 SMALL = {"backbone-unet": {"scale": 2, "pretrained": False, "width": 4},
          "feature-subpixel-sr": {"scale": 2, "pretrained": False},
-         "dncnn": {"depth": 4, "features": 8, "unshuffle": 2}}
+         "dncnn": {"depth": 4, "features": 8, "unshuffle": 2},
+         "feature-restorer": {"depth": 2, "tasks": 2},
+         "fusion-restorer": {"depth": 2, "fusion": "channel"}}
 
 
 def forbid_building(monkeypatch) -> None:
@@ -54,8 +57,8 @@ def forbid_building(monkeypatch) -> None:
 def test_list_models_and_model_spec():
     assert list_models() == FAMILIES
     # backbone-unet is registered for "any" task, so it serves both lists
-    assert list_models("restoration") == ["backbone-unet", "dncnn"]
-    assert list_models("sr") == [f for f in FAMILIES if f != "dncnn"]
+    assert list_models("restoration") == ["backbone-unet", *RESTORATION]
+    assert list_models("sr") == [f for f in FAMILIES if f not in RESTORATION]
     assert model_spec("backbone-unet").task == "any" and model_spec("espcn").task == "sr"
     assert model_spec("espcn").summary.startswith("ESPCN")
     with pytest.raises(ValueError, match="unknown model 'edsr'; registered: backbone-unet, "):

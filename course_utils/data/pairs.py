@@ -29,7 +29,8 @@ from ..checks import check_image
 from ..images import image_to_tensor
 from ..tasks import Task, get_task
 
-__all__ = ["PairedPatches", "split_for_validation", "validation_pairs"]
+__all__ = ["MultiTaskPatches", "NoisyPatches", "PairedPatches", "split_for_validation",
+           "validation_pairs"]
 
 MODES = ("y", "rgb")
 
@@ -41,6 +42,14 @@ def _chw(image: np.ndarray, mode: str) -> np.ndarray:
 
 def _as_list(images: Mapping[str, np.ndarray] | Sequence[np.ndarray]) -> list[np.ndarray]:
     return list(images.values()) if isinstance(images, Mapping) else list(images)
+
+
+def _augment(arrays: list[np.ndarray], rng: np.random.Generator,
+             axes: tuple[int, int]) -> list[np.ndarray]:
+    # One of the 8 symmetries of the square, the same for every array of a pair.
+    k, flip = int(rng.integers(4)), bool(rng.integers(2))
+    arrays = [np.rot90(a, k, axes=axes) for a in arrays]
+    return [np.flip(a, axis=axes[1]) for a in arrays] if flip else arrays
 
 
 def _check_mode(mode: str) -> str:
@@ -154,12 +163,6 @@ class PairedPatches(Dataset):
     def __len__(self) -> int:
         return self.samples_per_epoch
 
-    def _augment(self, arrays: list[np.ndarray], rng: np.random.Generator,
-                 axes: tuple[int, int]) -> list[np.ndarray]:
-        k, flip = int(rng.integers(4)), bool(rng.integers(2))
-        arrays = [np.rot90(a, k, axes=axes) for a in arrays]
-        return [np.flip(a, axis=axes[1]) for a in arrays] if flip else arrays
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} samples.")
@@ -172,7 +175,7 @@ class PairedPatches(Dataset):
             x = int(rng.integers(0, target.shape[1] - self.patch_size + 1))
             patch = target[y:y + self.patch_size, x:x + self.patch_size]
             if self.augment:
-                (patch,) = self._augment([patch], rng, axes=(0, 1))
+                (patch,) = _augment([patch], rng, axes=(0, 1))
             patch = np.ascontiguousarray(patch)
             pair = (_chw(self.task.degrade(patch, rng), self.mode), _chw(patch, self.mode))
         else:
@@ -181,8 +184,86 @@ class PairedPatches(Dataset):
             x = int(rng.integers(0, lr.shape[2] - p + 1))
             pair = [lr[:, y:y + p, x:x + p], hr[:, s * y:s * (y + p), s * x:s * (x + p)]]
             if self.augment:
-                pair = self._augment(pair, rng, axes=(1, 2))
+                pair = _augment(pair, rng, axes=(1, 2))
         return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in pair)
+
+
+class NoisyPatches(Dataset):
+    """Patches of noisy images alone, each returned as ``(patch, patch)``: the data of
+    self-supervised denoising (:class:`course_utils.training.noise2self.Noise2Self`), where
+    no clean image exists.
+
+    Each image is a noisy observation (float, the noise not clipped) that stays the same
+    from epoch to epoch, as a photographer's noisy shots do; patches are cut at random and
+    flipped or turned as in :class:`PairedPatches`. ``mode`` is
+    :func:`course_utils.images.image_to_tensor`'s.
+    """
+
+    def __init__(self, noisy: Mapping[str, np.ndarray] | Sequence[np.ndarray],
+                 patch_size: int = 48, mode: str = "y", samples_per_epoch: int = 1000,
+                 augment: bool = True, seed: int = 0) -> None:
+        self.mode = _check_mode(mode)
+        if samples_per_epoch < 1:
+            raise ValueError(f"samples_per_epoch must be at least 1, got {samples_per_epoch}.")
+        noisy = _as_list(noisy)
+        if not noisy:
+            raise ValueError("no images given: NoisyPatches needs at least one noisy image.")
+        self.patch_size, self.samples_per_epoch = patch_size, samples_per_epoch
+        self.augment, self.seed, self.epoch = augment, seed, 0
+        self._images = []
+        for i, image in enumerate(noisy):
+            if min(image.shape[:2]) < patch_size:
+                raise ValueError(f"noisy image {i} is {image.shape[1]}x{image.shape[0]} "
+                                 f"(WxH), smaller than one {patch_size}x{patch_size} patch; "
+                                 "use a smaller patch_size or drop the image.")
+            self._images.append(_chw(image, mode))
+        self._weights = np.array([im.shape[1] * im.shape[2] for im in self._images], float)
+        self._weights /= self._weights.sum()
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples.")
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        image = self._images[int(rng.choice(len(self._weights), p=self._weights))]
+        p = self.patch_size
+        y = int(rng.integers(0, image.shape[1] - p + 1))
+        x = int(rng.integers(0, image.shape[2] - p + 1))
+        patch = image[:, y:y + p, x:x + p]
+        if self.augment:
+            (patch,) = _augment([patch], rng, axes=(1, 2))
+        patch = torch.from_numpy(np.ascontiguousarray(patch))
+        return patch, patch
+
+
+class MultiTaskPatches(Dataset):
+    """Several tasks' patches in one dataset: sample ``i`` is sample ``i // K`` of task
+    ``i % K`` (``K`` tasks), returned as ``(input, target, k)``, so every batch holds the
+    tasks in equal shares (:func:`course_utils.training.loop.fit` passes ``k`` to the model).
+    """
+
+    def __init__(self, datasets: Sequence[PairedPatches]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("no datasets given: MultiTaskPatches needs one per task.")
+
+    def set_epoch(self, epoch: int) -> None:
+        for d in self.datasets:
+            d.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.datasets) * min(len(d) for d in self.datasets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples.")
+        k = index % len(self.datasets)
+        return (*self.datasets[k][index // len(self.datasets)], k)
 
 
 def split_for_validation(image: np.ndarray, multiple: int = 1,

@@ -6,6 +6,8 @@ runner       ``Arm``, ``ExperimentData``, ``run_arms``, ``Results``, ``summarize
              for any task
 transfer     unit 04: natural-photo data, U-Net arms with a pretrained or random encoder
 crossdomain  unit 05: target-domain data, fine-tuning arms, L2-SP, ZSSR-style, the joint design
+restoration  unit 06: SR-source and ImageNet transfer to restoration, feature fusion, Noise2Self,
+             multi-task sharing, the natural-photo denoiser on medical scans
 """
 
 from .crossdomain import (
@@ -14,6 +16,16 @@ from .crossdomain import (
            joint_arms,
            load_domain_data,
            pretrain_joint,
+)
+from .restoration import (
+           fusion_arms,
+           learned_alphas,
+           medical_arms,
+           medical_data,
+           multitask_table,
+           noise2self_arm,
+           restoration_arms,
+           run_multitask,
 )
 from .runner import (
            Arm,
@@ -29,6 +41,7 @@ from .runner import (
 from .transfer import natural_photo_data, transfer_arms
 
 __all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "cross_domain_arms",
-           "data_efficiency", "joint_arms", "load_domain_data", "mean_sd",
-           "natural_photo_data", "pretrain_joint", "run_arms", "summarize", "train_and_score",
-           "transfer_arms", "versus"]
+           "data_efficiency", "fusion_arms", "joint_arms", "learned_alphas", "load_domain_data",
+           "mean_sd", "medical_arms", "medical_data", "multitask_table", "natural_photo_data",
+           "noise2self_arm", "pretrain_joint", "restoration_arms", "run_arms", "run_multitask",
+           "summarize", "train_and_score", "transfer_arms", "versus"]

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..data.pairs import PairedPatches, validation_pairs
+from ..data.pairs import NoisyPatches, PairedPatches, validation_pairs
 from ..device import seed_everything
 from ..evaluation.evaluate import EvaluationResult, evaluate_images, model_method
 from ..models.complexity import count_parameters
@@ -36,8 +36,9 @@ from ..training.loop import History, fit
 __all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "mean_sd", "run_arms", "summarize",
            "train_and_score", "versus"]
 
-#: What an arm trains on: pairs of the task, or pairs made from the degraded images alone.
-DATA = ("paired", "self-supervised")
+#: What an arm trains on: pairs of the task; pairs made from the degraded images alone by
+#: degrading them again (ZSSR-style); or noisy images alone (Noise2Self, denoising tasks).
+DATA = ("paired", "self-supervised", "noisy")
 
 
 def _check_data(data: str) -> str:
@@ -64,9 +65,12 @@ class Arm:
         A pixel loss by name (:data:`course_utils.training.losses.LOSSES`), or a function
         that makes the loss for the model being trained, e.g. the L2-SP penalty towards its
         own starting weights: ``lambda model: L2SPLoss(model, alpha=0.1)``.
-    data : {"paired", "self-supervised"}
-        What the arm trains on: (input, target) pairs of the training images, or pairs made
-        from the degraded images alone by degrading them once more (ZSSR-style, unit 05).
+    data : {"paired", "self-supervised", "noisy"}
+        What the arm trains on: (input, target) pairs of the training images; pairs made
+        from the degraded images alone by degrading them once more (ZSSR-style, unit 05);
+        or, for denoising, the noisy training images alone, for a model wrapped in
+        :class:`~course_utils.training.noise2self.Noise2Self` (unit 06). A "noisy" arm keeps
+        its last weights: with no clean image, it has nothing to choose an epoch by.
     mode : {"rgb", "y"}
         The channels the model takes (:class:`course_utils.data.pairs.PairedPatches`); the
         default is RGB, as unit 04's networks. Give ``mode="y"`` for the Y-channel models.
@@ -168,11 +172,23 @@ class ExperimentData:
         return [self.task.degrade(self.task.target(im), np.random.default_rng((1, i)))
                 for i, im in enumerate(images)]
 
+    def _noisy_only(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if self.task.kind not in ("denoise", "poisson"):
+            raise ValueError(f"data='noisy' trains denoisers from noisy images alone; the "
+                             f"task {self.task.name} is not a denoising task (denoise-SIGMA, "
+                             "poisson-PEAK:READ).")
+        return [self.task.degrade(self.task.target(im), np.random.default_rng((3, i)))
+                for i, im in enumerate(images)]
+
     def loader(self, names: Sequence[str], seed: int, data: str = "paired",
                mode: str = "y") -> DataLoader:
         """The training batches of an arm that trains on ``data`` from the images ``names``."""
         images = [self.train[n] for n in names]
-        if _check_data(data) == "self-supervised":  # the training inputs and the held-out inputs
+        if _check_data(data) == "noisy":  # one fixed noisy shot of each training photo
+            return DataLoader(NoisyPatches(self._noisy_only(images), self.patch_lr, mode,
+                                           self.steps_per_epoch * self.batch, seed=seed),
+                              batch_size=self.batch)
+        if data == "self-supervised":  # the training inputs and the held-out inputs
             patch = self.patch_lr * self.task.scale
             images = [im for im in self._degraded_only(images + list(self.heldout.values()))
                       if min(im.shape[:2]) >= patch]
@@ -182,7 +198,8 @@ class ExperimentData:
         return DataLoader(patches, batch_size=self.batch)
 
     def val_pairs(self, data: str = "paired", mode: str = "y") -> list:
-        """Validation pairs; self-supervised arms validate on degraded images only, too."""
+        """Validation pairs; self-supervised arms validate on degraded images only, too;
+        "noisy" arms are monitored on the clean pairs (their weights are not chosen by it)."""
         images = list(self.val.values())
         if _check_data(data) == "self-supervised":
             images = self._degraded_only(images)
@@ -206,7 +223,8 @@ def train_and_score(arm: Arm, loader: Iterable, val_pairs: list,
     optimizer = arm.optimizer(model) if arm.optimizer is not None else None
     start = time.perf_counter()
     history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr, loss=arm.make_loss(model),
-                  optimizer=optimizer, border=task.border, device=device, progress=progress)
+                  optimizer=optimizer, keep_best=arm.data != "noisy", border=task.border,
+                  device=device, progress=progress)
     seconds = time.perf_counter() - start
     model = model.cpu().eval()
     scores = evaluate_images(heldout, task, model_method(model, arm.name))

@@ -87,8 +87,10 @@ def evaluate_psnr(model: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Te
     """Mean PSNR (dB, data range 1) of ``model(input)`` against ``target`` over ``pairs``.
 
     Each pair is an ``(input, target)`` of ``(1, C, h, w)`` / ``(1, C, H, W)`` tensors (whole
-    images of any size) or a batch of equal-size ones. ``border`` pixels are cropped from
-    each side before scoring, as the SR convention does with ``border = scale``.
+    images of any size) or a batch of equal-size ones; further tensors in a pair (the task
+    index of a multi-task model) are passed to the model after the input. ``border`` pixels
+    are cropped from each side before scoring, as the SR convention does with
+    ``border = scale``.
 
     This is the training monitor, computed in the model's own channels (``Y / 255`` for a
     Y-channel model, where a gray image is ``16 + 219 g``; R, G and B for an RGB one) without
@@ -99,8 +101,8 @@ def evaluate_psnr(model: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Te
     was_training = model.training
     model.eval()
     scores = []
-    for x, y in pairs:
-        out = model(x.to(device)).clamp(0, 1)
+    for x, y, *extra in pairs:  # extra: e.g. the task index of a multi-task model
+        out = model(x.to(device), *(e.to(device) for e in extra)).clamp(0, 1)
         y = y.to(device)
         if out.shape != y.shape:
             raise ValueError(f"the model returned {tuple(out.shape)} for a target of "
@@ -143,6 +145,7 @@ def fit(
     optimizer: torch.optim.Optimizer | None = None,
     schedule: str = "cosine",
     patience: int | None = None,
+    keep_best: bool = True,
     border: int = 0,
     device: torch.device | str | None = None,
     amp: bool = True,
@@ -156,7 +159,8 @@ def fit(
     Each epoch: one pass over ``train_loader`` (batches of ``(input, target)``), minimising
     ``loss(model(input), target)`` with Adam, then the validation PSNR on ``val_pairs``
     (:func:`evaluate_psnr`). The weights of the best validation epoch are kept and restored
-    at the end.
+    at the end (unless ``keep_best`` is False). A batch ``(input, target, task)`` trains a
+    multi-task model: ``model(input, task)``.
 
     Parameters
     ----------
@@ -176,6 +180,10 @@ def fit(
         :math:`\\eta_t = \\eta_{min} + \\tfrac12(\\eta_0 - \\eta_{min})(1 + \\cos(\\pi t / T))`.
     patience : int, optional
         Stop after this many epochs without a better validation PSNR.
+    keep_best : bool
+        Restore the weights of the best validation epoch (default). False keeps the last
+        weights: self-supervised training has no clean validation images to choose by, and
+        its validation PSNR is then a monitor only.
     border : int
         Pixels cropped from each side before the validation PSNR (the SR scale, or 0).
     device : optional; default :func:`course_utils.device.get_device`.
@@ -234,10 +242,11 @@ def fit(
             dataset.set_epoch(epoch)
         model.train()
         running, count = 0.0, 0
-        for x, y in train_loader:
+        for x, y, *extra in train_loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            extra = [e.to(device) for e in extra]
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                value = loss(model(x), y)
+                value = loss(model(x, *extra), y)
             if not torch.isfinite(value):
                 raise FloatingPointError(
                     f"the training loss became {value.item()} at epoch {epoch + 1}; lower the "
@@ -275,5 +284,6 @@ def fit(
     if as_text:
         print(f"{history.steps[-1]} steps in {history.seconds[-1]:.0f} s; best validation PSNR "
               f"{history.best_psnr:.2f} dB after epoch {history.best_epoch + 1}")
-    model.load_state_dict(best_state)
+    if keep_best:
+        model.load_state_dict(best_state)
     return history
