@@ -36,12 +36,7 @@ from course_utils.zoo.shipped import load_pretrained
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

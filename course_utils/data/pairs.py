@@ -52,6 +52,11 @@ def _augment(arrays: list[np.ndarray], rng: np.random.Generator,
     return [np.flip(a, axis=axes[1]) for a in arrays] if flip else arrays
 
 
+def _corner(rng: np.random.Generator, height: int, width: int, patch: int) -> tuple[int, int]:
+    # The top-left corner of a random patch x patch crop of a height x width image.
+    return (int(rng.integers(0, height - patch + 1)), int(rng.integers(0, width - patch + 1)))
+
+
 def _check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"mode must be 'y' (luma only, the Y-channel models) or 'rgb', "
@@ -171,8 +176,7 @@ class PairedPatches(Dataset):
         s, p = self.scale, self.patch_size // self.scale
         if self.task.stochastic:  # crop and turn the clean patch, then degrade it afresh
             target = self._targets[chosen]
-            y = int(rng.integers(0, target.shape[0] - self.patch_size + 1))
-            x = int(rng.integers(0, target.shape[1] - self.patch_size + 1))
+            y, x = _corner(rng, *target.shape[:2], self.patch_size)
             patch = target[y:y + self.patch_size, x:x + self.patch_size]
             if self.augment:
                 (patch,) = _augment([patch], rng, axes=(0, 1))
@@ -180,8 +184,7 @@ class PairedPatches(Dataset):
             pair = (_chw(self.task.degrade(patch, rng), self.mode), _chw(patch, self.mode))
         else:
             lr, hr = self._pairs[chosen]
-            y = int(rng.integers(0, lr.shape[1] - p + 1))
-            x = int(rng.integers(0, lr.shape[2] - p + 1))
+            y, x = _corner(rng, *lr.shape[1:3], p)
             pair = [lr[:, y:y + p, x:x + p], hr[:, s * y:s * (y + p), s * x:s * (x + p)]]
             if self.augment:
                 pair = _augment(pair, rng, axes=(1, 2))
@@ -232,8 +235,7 @@ class NoisyPatches(Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         image = self._images[int(rng.choice(len(self._weights), p=self._weights))]
         p = self.patch_size
-        y = int(rng.integers(0, image.shape[1] - p + 1))
-        x = int(rng.integers(0, image.shape[2] - p + 1))
+        y, x = _corner(rng, *image.shape[1:3], p)
         patch = image[:, y:y + p, x:x + p]
         if self.augment:
             (patch,) = _augment([patch], rng, axes=(1, 2))
