@@ -38,7 +38,12 @@ from course_utils.data.downloads import ASSETS  # noqa: E402
 from course_utils.data.io import write_text  # noqa: E402
 from course_utils.models.checkpoint import load_checkpoint, save_checkpoint, sha256_of  # noqa: E402
 from course_utils.tasks import get_task  # noqa: E402
-from course_utils.zoo.cards import baseline_order, hardware, model_card  # noqa: E402
+from course_utils.zoo.cards import (  # noqa: E402
+    baseline_order,
+    hardware,
+    model_card,
+    training_seconds,
+)
 from course_utils.zoo.recipes import heldout_scores  # noqa: E402
 from course_utils.zoo.shipped import SHIPPED  # noqa: E402
 
@@ -79,7 +84,7 @@ def restoration_table(cards: list[dict]) -> str:
         lines.append(f"| **{card['model']}_{card['task']}** | {card['task']} | "
                      f"{card['parameters']:,} | **this model** | "
                      f"**{h['psnr']:.2f} / {h['ssim']:.4f}** | {h['seconds']:.3f} | "
-                     f"{card['training_seconds'] / 60:.0f} min |")
+                     f"{training_seconds(card) / 60:.0f} min |")
         for method in baseline_order(card):
             b = h["baselines"][method]
             lines.append(f"| | | | {method} | {b['psnr']:.2f} / {b['ssim']:.4f} | "

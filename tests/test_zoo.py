@@ -42,6 +42,7 @@ from course_utils.zoo import (
     shipped_model,
     zoo_rows,
 )
+from course_utils.zoo.cards import training_seconds
 
 TINY = Recipe(steps=20, epochs=2, batch_size=8, patch_lr=8, threads=None)
 SR_SHIPPED = [m for m in SHIPPED if get_task(m.task).scale > 1]
@@ -365,3 +366,23 @@ def test_pretrain_from_another_model_fine_tunes_its_weights(tmp_path, photos):
                                    atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="is a dncnn model, not espcn"):
         pretrain("espcn", 2, photos, TINY, init=start, progress=False)
+
+
+def test_a_model_trained_in_stages_lists_every_stage_and_their_total_time(tmp_path, photos):
+    # stage 1 from random weights, stages 2 and 3 each fine-tune the checkpoint before
+    recipe = Recipe(steps=1, epochs=1, batch_size=2, patch_lr=16, threads=None)
+    files = [tmp_path / f"stage{i}.safetensors" for i in (1, 2, 3)]
+    cards = []
+    for i, out in enumerate(files):
+        cards.append(pretrain("dncnn", "denoise-25-gray", photos, recipe, out=out,
+                              init=files[i - 1] if i else None, progress=False)[1])
+    assert cards[0]["earlier_stages"] == []
+    assert [s["reproduce"] for s in cards[2]["earlier_stages"]] == [cards[0]["reproduce"],
+                                                                   cards[1]["reproduce"]]
+    assert f"--init {files[0]}" in cards[1]["reproduce"]
+    assert load_checkpoint(files[2])[1]["earlier_stages"] == cards[2]["earlier_stages"]
+    text = files[2].with_suffix(".md").read_text()
+    assert "(3 stages, each fine-tuning the one before)" in text
+    assert f"  1. `{cards[0]['reproduce']}`" in text and f"  3. `{cards[2]['reproduce']}`." in text
+    assert training_seconds(cards[2]) == pytest.approx(sum(c["training_seconds"] for c in cards))
+    assert f"**{training_seconds(cards[2]) / 60:.0f} min in all** (3 stages)" in text

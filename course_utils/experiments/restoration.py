@@ -40,7 +40,7 @@ from ..tasks import Task, get_task
 from ..training.finetune import param_groups
 from ..training.loop import fit
 from ..training.noise2self import Noise2Self
-from ..zoo.shipped import load_pretrained
+from ..zoo.shipped import load_pretrained, shipped_model
 from .runner import Arm, ArmResult, ExperimentData, Results, mean_sd
 
 __all__ = ["fusion_arms", "learned_alphas", "medical_arms", "medical_data", "multitask_table",
@@ -232,9 +232,9 @@ def medical_arms(shipped: str = "dncnn_denoise-25-gray", finetune_lr: float = 1e
     def tuned() -> nn.Module:
         return load_pretrained(shipped)[0].train()
 
-    def scratch() -> nn.Module:
-        config = dict(load_pretrained(shipped)[0].config)
-        return get_model(config.pop("name"), **config)
+    def scratch() -> nn.Module:  # the registry's row of the shipped model, no weights read
+        spec = shipped_model(shipped)
+        return get_model(spec.architecture, **spec.config)
 
     return [Arm("fine-tuned", tuned, lr=finetune_lr, mode="y"),
             Arm("scratch", scratch, lr=lr, mode="y")]

@@ -10,7 +10,7 @@ import torch
 from ..evaluation.classical import classical_for
 from ..tasks import get_task
 
-__all__ = ["baseline_order", "hardware", "model_card"]
+__all__ = ["baseline_order", "hardware", "model_card", "training_seconds"]
 
 
 def hardware() -> str:
@@ -26,6 +26,12 @@ def hardware() -> str:
     except OSError:
         pass
     return f"CPU ({name}), {torch.get_num_threads()} torch thread(s)"
+
+
+def training_seconds(card: dict) -> float:
+    """The whole training time of a card's model: its own and its earlier stages'."""
+    return card["training_seconds"] + sum(stage["training_seconds"]
+                                          for stage in card.get("earlier_stages") or [])
 
 
 def model_card(card: dict, sha256: str | None = None, inference: dict | None = None) -> str:
@@ -56,10 +62,22 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         f"seed {r['seed']}; the best validation epoch ({card['best_epoch']}) is kept.",
         f"- **Training time**: {card['training_seconds'] / 60:.1f} min on {card['hardware']}, "
         f"torch {card['torch']}.",
-        "- **Reproduce**: `" + (card.get("reproduce") or  # older cards: the defaults
-                                f"python -m course_utils pretrain --model {card['model']} "
-                                f"--scale {card['scale']}") + "`.",
     ]
+    reproduce = card.get("reproduce") or (  # older cards: the defaults
+        f"python -m course_utils pretrain --model {card['model']} --scale {card['scale']}")
+    stages = card.get("earlier_stages") or []
+    if stages:  # fine-tuned in stages: every command, and the cost of all of them
+        total = training_seconds(card) / 60
+        lines[-1] = (f"- **Training time**: {card['training_seconds'] / 60:.1f} min for the "
+                     f"last stage on {card['hardware']}, torch {card['torch']}; "
+                     f"**{total:.0f} min in all** ({len(stages) + 1} stages).")
+        lines.append(f"- **Reproduce** ({len(stages) + 1} stages, each fine-tuning the one "
+                     "before):")
+        lines += [f"  {i}. `{stage['reproduce']}` ({stage['training_seconds'] / 60:.0f} min)"
+                  for i, stage in enumerate(stages, 1)]
+        lines.append(f"  {len(stages) + 1}. `{reproduce}`.")
+    else:
+        lines.append(f"- **Reproduce**: `{reproduce}`.")
     if sha256:
         lines.append(f"- **SHA-256**: `{sha256}`.")
     if inference:
@@ -152,7 +170,7 @@ def _restoration_heldout(card: dict) -> list[str]:
         f"{name}` (other strengths of its kind too, e.g. another sigma).",
         "",
         f"Limitations: trained on {card['training_images']} photos for "
-        f"{card['training_seconds'] / 60:.0f} minutes of CPU, where the published networks "
+        f"{training_seconds(card) / 60:.0f} minutes of CPU, where the published networks "
         "trained on hundreds of images for days, so expect published benchmark scores (BSD68, "
         "LIVE1) below the papers'; one strength of one degradation (expect less at others)"
         + ("; gray only (on a colour image it restores the luma Y and keeps the chroma as it "

@@ -34,7 +34,8 @@ from .cards import hardware, model_card
 from .shipped import COURSE_CONFIGS, SHIPPED, load_pretrained
 
 __all__ = ["RECIPES", "TASK_RECIPES", "Recipe", "default_config",
-           "default_recipe", "heldout_scores", "pretrain", "source_training_images"]
+           "default_recipe", "earlier_stages", "heldout_scores", "pretrain",
+           "source_training_images"]
 
 
 def source_training_images() -> dict[str, np.ndarray]:
@@ -171,6 +172,17 @@ def heldout_scores(model: torch.nn.Module, task: Task, heldout: dict) -> dict:
     return scores
 
 
+def earlier_stages(start_card: dict) -> list[dict]:
+    """The training stages a model fine-tuned from ``start_card``'s model went through before
+    its own, oldest first: each stage's reproduce command, training time and hardware.
+
+    A model card adds them up, so that a model trained in stages states its whole cost and
+    every command that rebuilds it, not only its last one.
+    """
+    stage = {key: start_card.get(key) for key in ("reproduce", "training_seconds", "hardware")}
+    return [*start_card.get("earlier_stages", []), stage]
+
+
 def _initial_model(init: str | os.PathLike) -> tuple[torch.nn.Module, dict]:
     """The model and card of ``--init``: a shipped model (hash-verified) or a checkpoint."""
     if str(init) in {m.name for m in SHIPPED}:
@@ -272,6 +284,7 @@ def pretrain(
         "reproduce": reproduce_command(name, task, recipe, hr_folder, init),
         "initialised_from": None if init is None else {
             "model": str(init), "task": start_card.get("task")},
+        "earlier_stages": [] if init is None else earlier_stages(start_card),
         "hardware": hardware(),
         "torch": torch.__version__,
         "best_epoch": history.best_epoch + 1,
