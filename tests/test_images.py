@@ -292,3 +292,17 @@ def test_colour_conversions_in_strips_are_bit_for_bit_the_whole_image_ones():
     assert np.array_equal(rgb_to_ycbcr(image), YCBCR_OFFSET + rgb @ YCBCR_MATRIX.T)
     assert np.array_equal(rgb_to_y(image), 16.0 + rgb @ YCBCR_MATRIX[0])
     assert np.array_equal(y_channel(image), np.floor(16.0 + rgb @ YCBCR_MATRIX[0] + 0.5))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint16])
+def test_to_uint8_in_strips_is_the_whole_image_formula(dtype):
+    # 600 rows: three strips of 256 rows and a short one; values outside [0, 1] are clipped
+    rng = np.random.default_rng(2)
+    if dtype == np.uint16:
+        image = rng.integers(0, 65536, (600, 7, 3)).astype(np.uint16)
+        whole = image / 65535.0
+    else:
+        image = (rng.random((600, 7)) * 1.4 - 0.2).astype(dtype)
+        whole = image.astype(np.float64)
+    want = np.floor(np.clip(whole, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(to_uint8(image), want)

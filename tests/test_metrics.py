@@ -515,6 +515,18 @@ def test_sr_metrics_in_strips_are_bit_for_bit_the_whole_image_ones(shape, output
     assert (output == "identical") == np.isinf(got[0])
 
 
+@pytest.mark.parametrize("shape", [(300, 410, 3), (301, 409), (150, 64, 1), (17, 17, 3)])
+@pytest.mark.parametrize("output", ["float", "identical"])
+def test_restoration_metrics_in_strips_are_bit_for_bit_the_whole_image_ones(shape, output):
+    rng = np.random.default_rng(5)
+    clean = rng.integers(0, 256, shape, dtype=np.uint8)
+    restored = (clean.copy() if output == "identical"
+                else clean / 255 + rng.normal(0, 0.05, shape))  # unclipped, as "none" is
+    got = restoration_metrics(restored, clean)
+    q_restored, q_clean = to_uint8(restored), to_uint8(clean)
+    assert got == (psnr(q_clean, q_restored), ssim(q_clean, q_restored))  # inf == inf
+
+
 @pytest.mark.parametrize("n", [1, 7, 8, 128, 129, 1000, 65_537, 290 * 400])
 def test_streamed_mean_sums_in_numpys_order(n):
     values = np.random.default_rng(n).random(n) * 3.7
