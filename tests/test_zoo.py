@@ -193,10 +193,20 @@ def test_shipped_models_are_registered_and_documented(shipped):
                                                        **shipped.config).config
     if get_task(shipped.task).scale == 1:  # (the SR cards predate the "task" key)
         assert meta["task"] == shipped.task
-    # the default recipe made it (threads change the speed, not the model)
+    # the default recipe made it (threads change the speed, not the model), or, for a model
+    # fine-tuned in stages, made its first stage from random weights; its card lists them all
     recipe = {k: v for k, v in meta["recipe"].items() if k != "threads"}
     default = asdict(default_recipe(shipped.architecture, shipped.task))
-    assert recipe == {k: v for k, v in default.items() if k != "threads"}
+    stages = meta.get("earlier_stages") or []
+    if stages and recipe != {k: v for k, v in default.items() if k != "threads"}:
+        first = stages[0]["reproduce"].split()
+        assert first[:6] == ["python", "-m", "course_utils", "pretrain", "--model",
+                             shipped.architecture]
+        assert not {"--init", "--steps", "--epochs", "--lr", "--batch-size"} & set(first)
+        assert all(f"`{stage['reproduce']}`" in card for stage in stages)
+        assert f"({len(stages) + 1} stages" in card
+    else:
+        assert recipe == {k: v for k, v in default.items() if k != "threads"}
     assert data_dir() in shipped.path.parents
 
 
