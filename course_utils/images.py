@@ -62,14 +62,14 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
     out = np.empty(image.shape, dtype=np.uint8)
-    # 256 rows at a time: the float temporaries of a 36-megapixel RGB image would take 1.7 GB
-    for top in range(0, image.shape[0], 256):
-        strip = to_float(image[top:top + 256])
+    # STRIP_ROWS at a time: the float temporaries of a 36-megapixel RGB image would take 1.7 GB
+    for top in range(0, image.shape[0], STRIP_ROWS):
+        strip = to_float(image[top:top + STRIP_ROWS])
         if not np.isfinite(strip).all():
             raise ValueError("the image holds NaN or inf values, which have no 8-bit value: a "
                              "computation or a model diverged; check it before scoring or "
                              "saving.")
-        out[top:top + 256] = np.floor(np.clip(strip, 0.0, 1.0) * 255.0 + 0.5)
+        out[top:top + STRIP_ROWS] = np.floor(np.clip(strip, 0.0, 1.0) * 255.0 + 0.5)
     return out
 
 

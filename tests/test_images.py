@@ -296,7 +296,7 @@ def test_colour_conversions_in_strips_are_bit_for_bit_the_whole_image_ones():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint16])
 def test_to_uint8_in_strips_is_the_whole_image_formula(dtype):
-    # 600 rows: three strips of 256 rows and a short one; values outside [0, 1] are clipped
+    # 600 rows: nine strips of STRIP_ROWS (64) and a short one; values outside [0, 1] clip
     rng = np.random.default_rng(2)
     if dtype == np.uint16:
         image = rng.integers(0, 65536, (600, 7, 3)).astype(np.uint16)

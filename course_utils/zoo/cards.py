@@ -60,23 +60,23 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         f"{r['patch_lr']}x{r['patch_lr']} {patches} (random crops, flips, 90-degree rotations), "
         f"MSE, learning rate {r['lr']:g} with cosine decay to 1 %, {r['epochs']} epochs, "
         f"seed {r['seed']}; the best validation epoch ({card['best_epoch']}) is kept.",
-        f"- **Training time**: {card['training_seconds'] / 60:.1f} min on {card['hardware']}, "
-        f"torch {card['torch']}.",
     ]
     reproduce = card.get("reproduce") or (  # older cards: the defaults
         f"python -m course_utils pretrain --model {card['model']} --scale {card['scale']}")
     stages = card.get("earlier_stages") or []
+    own = f"{card['training_seconds'] / 60:.1f} min"
+    on = f"on {card['hardware']}, torch {card['torch']}"
     if stages:  # fine-tuned in stages: every command, and the cost of all of them
-        total = training_seconds(card) / 60
-        lines[-1] = (f"- **Training time**: {card['training_seconds'] / 60:.1f} min for the "
-                     f"last stage on {card['hardware']}, torch {card['torch']}; "
-                     f"**{total:.0f} min in all** ({len(stages) + 1} stages).")
+        lines.append(f"- **Training time**: {own} for the last stage {on}; "
+                     f"**{training_seconds(card) / 60:.0f} min in all** "
+                     f"({len(stages) + 1} stages).")
         lines.append(f"- **Reproduce** ({len(stages) + 1} stages, each fine-tuning the one "
                      "before):")
         lines += [f"  {i}. `{stage['reproduce']}` ({stage['training_seconds'] / 60:.0f} min)"
                   for i, stage in enumerate(stages, 1)]
         lines.append(f"  {len(stages) + 1}. `{reproduce}`.")
     else:
+        lines.append(f"- **Training time**: {own} {on}.")
         lines.append(f"- **Reproduce**: `{reproduce}`.")
     if sha256:
         lines.append(f"- **SHA-256**: `{sha256}`.")
