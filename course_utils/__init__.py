@@ -25,10 +25,15 @@ data        ``data.io``                      reading and writing image files, fo
             ``data.medical``                 DICOM and NIfTI readers, windowing
             ``data.catalogue``               every image domain, its splits and readers
             ``data.pairs``                   (input, target) patches and validation pairs
+            ``compression.codecs``           JPEG, WebP, JPEG 2000, AVIF through Pillow
+            ``compression.entropy``          the factorized prior (learned latent density)
+            ``compression.bitstream``        a learned codec's latent to bytes and back
+            ``compression.rd``               bpp, the rate-distortion loss, BD-rate
 models      ``models.registry``              ``register_model`` / ``get_model`` /
                                              ``list_models``, config validation
             ``models.sr``                    SRCNN, FSRCNN, ESPCN
             ``models.restoration``           DnCNN (residual restoration network)
+            ``models.codec``                 a plain autoencoder, Ballé's learned codec
             ``models.fusion``                SR-source feature restorers, feature fusion
             ``models.backbones``             ImageNet encoders and their stages
             ``models.encoder_decoder``       U-Net and feature + sub-pixel designs

@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "course_utils"
 LAYERS = {
     "config": 0, "checks": 0, "device": 0,
     "images": 1, "degrade": 2, "metrics": 3, "tasks": 4, "domain_gap": 5, "viz": 5,
-    "data": 6, "models": 7, "evaluation": 8, "training": 9, "zoo": 10, "experiments": 11,
+    "data": 6, "compression": 6, "models": 7, "evaluation": 8, "training": 9, "zoo": 10,
+    "experiments": 11,
     "explore": 12, "widgets": 12, "exercises": 12, "__main__": 13,
 }
 

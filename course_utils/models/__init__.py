@@ -5,6 +5,7 @@ Modules
 registry        ``register_model`` / ``get_model`` / ``list_models``, config validation
 sr              the classic SR networks: SRCNN, FSRCNN, ESPCN
 restoration     DnCNN, the residual restoration network (denoising, JPEG, deblurring)
+codec           a plain convolutional autoencoder and Ballé's learned codec (factorized prior)
 fusion          restorers on the SR source models' feature layers: transfer, feature fusion
                 F = a F_pretrained + (1 - a) F_target, a shared trunk with a head per task
 backbones       ImageNet encoders (EfficientNet-Lite0, ResNet-18, VGG-16) and their stages
@@ -13,15 +14,16 @@ freeze          which weights train: freeze, unfreeze by stage, the last layers 
 complexity      parameter and multiply-accumulate counts
 checkpoint      safetensors checkpoints of any registered model (no code from files)
 
-Importing this package registers every family (``sr``, ``restoration``, ``fusion``
-and ``encoder_decoder``).
+Importing this package registers every family (``sr``, ``restoration``, ``codec``,
+``fusion`` and ``encoder_decoder``).
 """
 
-from . import encoder_decoder, fusion, restoration, sr
+from . import codec, encoder_decoder, fusion, restoration, sr
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_of
 from .complexity import count_macs, count_parameters
 from .registry import check_config, get_model, list_models, model_config, model_spec, register_model
 
-__all__ = ["CheckpointError", "check_config", "count_macs", "count_parameters", "encoder_decoder",
-           "fusion", "get_model", "list_models", "load_checkpoint", "model_config", "model_spec",
-           "register_model", "restoration", "save_checkpoint", "sha256_of", "sr"]
+__all__ = ["CheckpointError", "check_config", "codec", "count_macs", "count_parameters",
+           "encoder_decoder", "fusion", "get_model", "list_models", "load_checkpoint",
+           "model_config", "model_spec", "register_model", "restoration", "save_checkpoint",
+           "sha256_of", "sr"]

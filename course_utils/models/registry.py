@@ -43,7 +43,7 @@ class ModelSpec:
 
     name: str
     builder: Callable[..., nn.Module]
-    task: str  # "sr", "restoration" or "any" (a scale parameter of 1 means restoration)
+    task: str  # "sr", "restoration", "compression" or "any" (SR or restoration: a scale of 1)
     limits: dict = field(default_factory=dict)
 
     @property
@@ -77,10 +77,11 @@ def register_model(name: str, *, task: str, limits: dict | None = None):
 
 
 def list_models(task: str | None = None) -> list[str]:
-    """Registered model names, sorted; ``task`` ("sr", "restoration") keeps the families that
-    serve it (those registered for "any" serve both)."""
+    """Registered model names, sorted; ``task`` ("sr", "restoration", "compression") keeps
+    the families that serve it (those registered for "any" serve SR and restoration)."""
     return sorted(n for n, s in _REGISTRY.items()
-                  if task is None or s.task in (task, "any"))
+                  if task is None or s.task == task
+                  or (s.task == "any" and task in ("sr", "restoration")))
 
 
 def model_spec(name: str) -> ModelSpec:

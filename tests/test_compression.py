@@ -1,0 +1,146 @@
+"""Unit 07's compression parts: the standard codecs, the entropy model, the bitstream, rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from course_utils.compression import (
+    CODECS,
+    FactorizedPrior,
+    RateDistortionLoss,
+    available_codecs,
+    bd_rate,
+    bits_per_pixel,
+    compress,
+    decompress,
+    get_codec,
+)
+from course_utils.metrics import psnr
+from course_utils.models import get_model, load_checkpoint, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return data.astronaut()[100:228, 150:342]  # 128 x 192, not a multiple of 16 on one side
+
+
+@pytest.fixture(scope="module")
+def codec():
+    torch.manual_seed(0)
+    return get_model("factorized-codec", N=16, M=24).eval()
+
+
+@pytest.mark.parametrize("name", available_codecs())
+def test_a_standard_codec_writes_a_real_file_that_decodes_to_a_close_image(name, photo):
+    c = get_codec(name)
+    low, high = c.quality
+    small, large = c.encode(photo, low + (high - low) * 0.2), c.encode(photo, high * 0.9)
+    assert len(small) < len(large)  # a higher quality costs more bytes
+    decoded = c.decode(large)
+    assert decoded.shape == photo.shape and decoded.dtype == np.uint8
+    assert psnr(photo, decoded) > psnr(photo, c.decode(small)) > 20
+
+
+def test_the_codecs_are_what_their_names_say(photo):
+    assert get_codec("jpeg").encode(photo, 50)[:2] == b"\xff\xd8"  # a JPEG file's SOI marker
+    if "webp" in available_codecs():
+        assert get_codec("webp").encode(photo, 50)[8:12] == b"WEBP"
+    # 4:4:4 keeps the chroma at full size: more bytes than 4:2:0 at the same quality
+    assert len(get_codec("jpeg444").encode(photo, 50)) > len(get_codec("jpeg").encode(photo, 50))
+
+
+def test_bad_codec_names_and_qualities_get_clear_errors(photo):
+    with pytest.raises(ValueError, match="unknown codec 'png'.*jpeg"):
+        get_codec("png")
+    with pytest.raises(ValueError, match="jpeg: quality must be a number from 1 to 100"):
+        get_codec("jpeg").encode(photo, 0)
+    with pytest.raises(ValueError, match="jpeg2000: quality must be a number from 15 to 60"):
+        CODECS["jpeg2000"].encode(photo, 100)
+
+
+def test_the_entropy_model_is_a_distribution_over_the_integers():
+    torch.manual_seed(0)
+    prior = FactorizedPrior(4).eval()
+    low, pmfs = prior.tables()
+    for p in pmfs:
+        assert p.min() >= 0 and abs(p.sum() - 1) < 1e-6  # the support holds all the mass
+    y = torch.arange(-500, 501, dtype=torch.float32).expand(1, 4, 1, -1).contiguous()
+    assert torch.allclose(prior.pmf(y).sum(-1), torch.ones(1, 4, 1), atol=1e-5)
+    # training adds uniform noise; eval rounds
+    prior.train()
+    noisy, _ = prior(torch.zeros(1, 4, 8, 8))
+    assert 0 < noisy.abs().max() <= 0.5
+    prior.eval()
+    assert prior(torch.full((1, 4, 2, 2), 1.3))[0].eq(1).all()
+
+
+def test_compressed_bytes_decode_to_exactly_the_encoders_reconstruction(codec, photo):
+    result = compress(codec, photo)
+    assert result.data[:4] == b"TLC1"
+    decoded = decompress(codec, result.data)
+    assert decoded.shape == photo.shape
+    np.testing.assert_array_equal(decoded, result.reconstruction)
+
+
+def test_the_bytes_written_agree_with_the_estimated_rate(codec, photo):
+    result = compress(codec, photo)
+    measured = 8 * len(result.data)
+    assert abs(measured - result.estimated_bits) / result.estimated_bits < 0.03
+
+
+def test_a_codec_survives_a_checkpoint_and_still_decodes_its_files(codec, photo, tmp_path):
+    result = compress(codec, photo)
+    save_checkpoint(tmp_path / "codec.safetensors", codec)
+    again, _ = load_checkpoint(tmp_path / "codec.safetensors")
+    np.testing.assert_array_equal(decompress(again, result.data), result.reconstruction)
+
+
+def test_bytes_of_another_format_or_cut_short_get_clear_errors(codec, photo):
+    with pytest.raises(ValueError, match="not a file of the course's learned codec"):
+        decompress(codec, get_codec("jpeg").encode(photo, 50))
+    data_ = compress(codec, photo).data
+    with pytest.raises(ValueError, match="truncated"):
+        decompress(codec, data_[:-1])
+
+
+def test_rate_distortion_loss_is_lambda_mse_plus_bpp(codec):
+    x = torch.rand(2, 3, 32, 32)
+    codec.train()
+    out = codec(x)
+    loss = RateDistortionLoss(0.01)
+    terms = loss.terms(out, x)
+    assert torch.isclose(loss(out, x), 0.01 * 255**2 * terms["mse"] + terms["bpp"])
+    expected_bpp = -torch.log2(out.likelihoods).sum() / (2 * 32 * 32)
+    assert torch.isclose(terms["bpp"], expected_bpp)
+    loss(out, x).backward()  # the rate trains the entropy model too
+    assert codec.entropy_model.matrices[0].grad is not None
+    codec.zero_grad()
+    codec.eval()
+    with pytest.raises(ValueError, match="lmbda must be a positive number"):
+        RateDistortionLoss(0)
+
+
+def test_bits_per_pixel_counts_pixels_not_values():
+    assert bits_per_pixel(1000, 8000) == 1.0
+    with pytest.raises(ValueError):
+        bits_per_pixel(10, 0)
+
+
+def test_bd_rate_of_a_curve_that_needs_half_the_bits_is_minus_50_percent():
+    rate = np.array([0.2, 0.4, 0.6, 0.8])
+    quality = 30 + 5 * np.log(rate)
+    assert bd_rate(rate, quality, rate / 2, quality) == pytest.approx(-50, abs=1e-6)
+    assert bd_rate(rate, quality, rate, quality) == pytest.approx(0, abs=1e-9)
+    with pytest.raises(ValueError, match="at least 4"):
+        bd_rate(rate[:3], quality[:3], rate, quality)
+    with pytest.raises(ValueError, match="do not overlap"):
+        bd_rate(rate, quality, rate, quality + 20)
+
+
+def test_the_autoencoder_keeps_the_size_of_any_image():
+    ae = get_model("autoencoder", code_channels=8, levels=3)
+    assert ae(torch.rand(1, 3, 37, 50)).shape == (1, 3, 37, 50)
+    assert ae.encoder(torch.rand(1, 3, 64, 64)).shape == (1, 8, 8, 8)
