@@ -29,6 +29,7 @@ data        ``data.io``                      reading and writing image files, fo
             ``compression.entropy``          the factorized prior (learned latent density)
             ``compression.bitstream``        a learned codec's latent to bytes and back
             ``compression.rd``               bpp, the rate-distortion loss, BD-rate
+            ``compression.measure``          any codec on real files: bpp, PSNR, time; a target rate
 models      ``models.registry``              ``register_model`` / ``get_model`` /
                                              ``list_models``, config validation
             ``models.sr``                    SRCNN, FSRCNN, ESPCN

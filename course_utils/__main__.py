@@ -18,13 +18,24 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+from .compression.codecs import CODECS, get_codec
+from .compression.measure import LearnedCodec, code_images
 from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
-from .data.io import MAX_PIXELS, list_images, load_image, write_text
+from .data.io import (
+    MAX_PIXELS,
+    ImageFolder,
+    list_images,
+    load_image,
+    save_image,
+    write_atomically,
+    write_text,
+)
 from .data.pairs import split_for_validation
 from .evaluation.evaluate import default_method, evaluate_folder, method_names, model_method
 from .models.checkpoint import load_checkpoint
 from .models.registry import list_models, model_spec
 from .tasks import (
+    Compression,
     Deblurring,
     Denoising,
     Inpainting,
@@ -80,14 +91,15 @@ def _check_output(path: Path, option: str, suffix: str | None = None) -> None:
 
 #: The options that set each task kind's parameters, the first one required.
 TASK_OPTIONS = {"sr": ("scale",), "denoise": ("sigma",), "poisson": ("peak", "sigma"),
-                "deblur": ("kernel", "noise"), "inpaint": ("mask",), "jpeg": ("quality",)}
+                "deblur": ("kernel", "noise"), "inpaint": ("mask",), "jpeg": ("quality",),
+                "compress": ("lmbda",)}
 
 
 def _task_of_options(args: argparse.Namespace) -> Task | None:
     """The task of --task KIND with its parameter options (--sigma, --kernel ...), of --task
     SPEC, or of --scale (and --gray); None if none of them is given."""
-    given = [o for o in ("sigma", "peak", "kernel", "noise", "mask", "quality")
-             if getattr(args, o) is not None]
+    given = [o for o in ("sigma", "peak", "kernel", "noise", "mask", "quality", "lmbda")
+             if getattr(args, o, None) is not None]
     kind = args.task if args.task in TASK_OPTIONS else None
     if args.task is None or kind == "sr":
         if given:
@@ -113,7 +125,7 @@ def _task_of_options(args: argparse.Namespace) -> Task | None:
         first = TASK_OPTIONS[kind][0]
         if getattr(args, first) is None:
             example = {"denoise": "25", "poisson": "30", "deblur": "gaussian:2.0",
-                       "inpaint": "random:0.5", "jpeg": "10"}[kind]
+                       "inpaint": "random:0.5", "jpeg": "10", "compress": "0.0067"}[kind]
             raise ValueError(f"--task {kind} needs --{first}, e.g. --task {kind} --{first} "
                              f"{example}.")
         task = _restoration_task(kind, args)
@@ -133,6 +145,8 @@ def _restoration_task(kind: str, args: argparse.Namespace) -> Task:
         return Deblurring(args.kernel, args.noise or 0.0)
     if kind == "inpaint":
         return Inpainting(args.mask)
+    if kind == "compress":
+        return Compression(args.lmbda)
     return JPEGArtifacts(args.quality)
 
 
@@ -186,6 +200,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json is not None:
         _check_output(args.json, "--json")
     task, method = _method(args)
+    if isinstance(task, Compression):
+        raise ValueError("a codec is measured by its rate and its decoded image: use `python -m "
+                         "course_utils compress --codec model --model NAME --hr DIR`.")
     hr_dir, lr_dir = args.hr, args.lr
     if args.benchmark:
         if hr_dir is not None:
@@ -251,6 +268,10 @@ def _pretrain(args: argparse.Namespace) -> int:
                                             "threads") if getattr(args, k) is not None}
     task = _task(args)
     family = model_spec(args.model).task
+    if (family == "compression") != isinstance(task, Compression):
+        raise ValueError(f"{args.model} is {'a codec' if family == 'compression' else 'no codec'}"
+                         + ("; train it with --task compress --lmbda 0.0067." if family ==
+                            "compression" else f"; it cannot train for {task.name}."))
     if (family == "sr") != (task.scale > 1):
         raise ValueError(f"{args.model} is a{'n SR' if family == 'sr' else ' restoration'} "
                          f"network; it cannot train for {task.name} (give "
@@ -278,11 +299,84 @@ def _pretrain(args: argparse.Namespace) -> int:
     h = card["heldout"]
     baselines = ({"bicubic": {"psnr": h["bicubic_psnr"], "ssim": h["bicubic_ssim"]}}
                  if task.scale > 1 else h["baselines"])
+    if family == "compression":
+        print(f"held-out natural photos: {h['bpp']:.3f} bpp (estimated {h['estimated_bpp']:.3f})"
+              f"; JPEG at the same rate {h['baselines']['jpeg']['bpp']:.3f} bpp")
     print(f"trained {args.model} for {task.name} in {card['training_seconds'] / 60:.1f} min; "
           f"held-out natural photos: {h['psnr']:.2f} dB / {h['ssim']:.4f} ("
           + ", ".join(f"{m} {b['psnr']:.2f} dB / {b['ssim']:.4f}" for m, b in baselines.items())
           + ")")
     print(f"wrote {out} and its model card {out.with_suffix('.md')}")
+    return 0
+
+
+def _shipped_codecs() -> list[str]:
+    return [m.name for m in SHIPPED if get_task(m.task).kind == "compress"]
+
+
+def _learned_codecs(args: argparse.Namespace) -> list[LearnedCodec]:
+    """The codec(s) of --model or --checkpoint; every shipped codec for --bpp alone."""
+    if args.quality is not None:
+        raise ValueError("--quality is an option of the standard codecs; a learned codec's "
+                         "rate is set by the lambda it was trained for: choose --model NAME "
+                         "(`python -m course_utils models` lists them) or give --bpp B.")
+    if args.model is not None and args.checkpoint is not None:
+        raise ValueError("give only one of --model and --checkpoint.")
+    if args.checkpoint is not None:
+        model, card = load_checkpoint(args.checkpoint)
+        if not isinstance(card.get("task"), str) or get_task(card["task"]).kind != "compress":
+            raise ValueError(f"{args.checkpoint} holds no learned codec (its task is "
+                             f"{card.get('task')!r}); train one with `python -m course_utils "
+                             "pretrain --model factorized-codec --task compress --lmbda 0.0067`.")
+        return [LearnedCodec(model, args.checkpoint.name)]
+    names = [args.model] if args.model is not None else _shipped_codecs()
+    if args.model is None and args.bpp is None:
+        raise ValueError("--codec model needs --model NAME (one of "
+                         f"{', '.join(_shipped_codecs())}), --checkpoint FILE, or --bpp B to "
+                         "choose among the shipped codecs per image.")
+    if args.model is not None and get_task(shipped_model(args.model).task).kind != "compress":
+        raise ValueError(f"{args.model} is not a codec; the shipped codecs are "
+                         f"{', '.join(_shipped_codecs())}.")
+    return [LearnedCodec(load_pretrained(name)[0], name) for name in names]
+
+
+def _compress(args: argparse.Namespace) -> int:
+    if args.json is not None:
+        _check_output(args.json, "--json")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file; give a folder (it is made if missing).")
+    if args.codec == "model":
+        codecs = _learned_codecs(args)
+        codec = codecs if args.bpp is not None and len(codecs) > 1 else codecs[0]
+    else:
+        if args.model is not None or args.checkpoint is not None:
+            raise ValueError(f"--model and --checkpoint name a learned codec: use them with "
+                             f"--codec model, not --codec {args.codec}.")
+        if (args.quality is None) == (args.bpp is None):
+            low, high = CODECS[args.codec].quality
+            raise ValueError(f"--codec {args.codec} needs --quality Q ({low:g}-{high:g}) or "
+                             "--bpp B (the quality that matches B bits per pixel, per image).")
+        codec = get_codec(args.codec)
+    images = ImageFolder(args.hr, "image", max_pixels=args.max_pixels, as_float=False)
+    if not len(images):
+        raise ValueError(f"{args.hr} holds no images (PNG, JPEG, BMP or TIFF).")
+
+    def keep(name: str, data: bytes, decoded, used) -> None:
+        stem = Path(name).stem
+        write_atomically(args.out / f"{stem}{used.extension}",
+                         lambda tmp: Path(tmp).write_bytes(data))
+        save_image(args.out / f"{stem}.decoded.png", decoded)
+
+    result = code_images(images, codec, args.quality, args.bpp,
+                         keep=keep if args.out is not None else None)
+    print(f"codec: {result.codec}; rate = 8 x file bytes / pixels; PSNR/SSIM on RGB, uint8, "
+          "full image")
+    print(result.table())
+    if args.out is not None:
+        print(f"wrote the compressed files and their decoded images (.decoded.png) to {args.out}")
+    if args.json:
+        write_text(args.json, json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -301,17 +395,20 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _trainable_from_scratch() -> list[str]:
-    # pretrain trains the one-channel networks: the classic Y-channel SR ones and DnCNN (the
-    # families that take `channels`; the ImageNet designs are RGB).
-    return [n for n in list_models() if "channels" in model_spec(n).parameters]
+    # pretrain trains the one-channel networks: the classic Y-channel SR ones, DnCNN and the
+    # autoencoder (the families that take `channels`; the ImageNet designs are RGB), and the
+    # RGB codecs.
+    return [n for n in list_models() if "channels" in model_spec(n).parameters
+            or model_spec(n).task == "compression"]
 
 
 def _add_task_options(parser: argparse.ArgumentParser) -> None:
     """--task and the options of its parameters (evaluate and pretrain share them)."""
     parser.add_argument("--task", help="a task kind (sr, denoise, poisson, deblur, inpaint, "
-                        "jpeg) with its options below, or a whole spec: sr-x3, denoise-25, "
-                        "denoise-0:55, poisson-30:5, deblur-gaussian:2,0.01, inpaint-random:0.5, "
-                        "jpeg-10, denoise-25-gray (course_utils.tasks)")
+                        "jpeg, compress) with its options below, or a whole spec: sr-x3, "
+                        "denoise-25, denoise-0:55, poisson-30:5, deblur-gaussian:2,0.01, "
+                        "inpaint-random:0.5, jpeg-10, compress-0.0067, denoise-25-gray "
+                        "(course_utils.tasks)")
     parser.add_argument("--sigma", type=_positive(float), help="denoise: the noise sigma on "
                         "the 0-255 scale (15, 25, 50); poisson: the read noise")
     parser.add_argument("--peak", type=_positive(float),
@@ -323,6 +420,8 @@ def _add_task_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask", help="inpaint: random:FRACTION, block:SIZE or text:SIZE")
     parser.add_argument("--quality", type=_positive(int),
                         help="jpeg: the JPEG quality (1-100)")
+    parser.add_argument("--lmbda", type=_positive(float), help="compress: the rate-distortion "
+                        "trade-off lambda of lambda*255^2*MSE + bpp (0.0018-0.18)")
     parser.add_argument("--gray", action="store_true", help="make the clean images gray "
                         "first (MATLAB rgb2gray), as the published denoising tables do")
 
@@ -379,12 +478,34 @@ def main(argv: list[str] | None = None) -> int:
                     help="CPU threads for torch (default: the CPUs this process may use)")
     pt.add_argument("--out", type=Path, help="checkpoint file (default "
                     "./MODEL_xSCALE.safetensors for SR, ./MODEL_TASK.safetensors else)")
+    cp = sub.add_parser("compress", help="compress images to real files with a standard codec "
+                                         "or a learned one: bytes, bpp, PSNR/SSIM, time")
+    cp.add_argument("--codec", required=True, choices=[*CODECS, "model"],
+                    help="jpeg (4:2:0), jpeg444, webp, jpeg2000, avif (Pillow), or model (a "
+                    "learned codec: --model, --checkpoint, or --bpp alone to choose among the "
+                    "shipped ones)")
+    cp.add_argument("--hr", type=Path, required=True, help="folder of images to compress")
+    cp.add_argument("--quality", type=_non_negative(float), help="the standard codec's quality "
+                    "(JPEG, WebP, AVIF 0-100; JPEG 2000: the target PSNR in dB, 15-60)")
+    cp.add_argument("--bpp", type=_positive(float), help="instead of --quality: per image, the "
+                    "highest quality (or shipped codec) whose file has at most this many bits "
+                    "per pixel")
+    cp.add_argument("--model", help="a shipped learned codec (`models` lists them)")
+    cp.add_argument("--checkpoint", type=Path, help="a learned codec you trained (pretrain "
+                    "--model factorized-codec --task compress --lmbda L)")
+    cp.add_argument("--out", type=Path, help="write each compressed file and its decoded image "
+                    "(NAME.decoded.png) to this folder")
+    cp.add_argument("--json", type=Path, help="also write the per-image rows and the means "
+                    "(mean_bpp, mean_psnr, mean_ssim, times) to this JSON file")
+    cp.add_argument("--max-pixels", type=_positive(int), default=MAX_PIXELS,
+                    help=f"refuse larger images before decoding them (default {MAX_PIXELS:,})")
     md = sub.add_parser("models", help="list the shipped models: name, task, parameters, file, "
                                        "SHA-256")
     md.add_argument("--json", action="store_true", help="print them as JSON")
     args = parser.parse_args(argv)
 
-    command = {"evaluate": _evaluate, "pretrain": _pretrain, "models": _models}[args.command]
+    command = {"evaluate": _evaluate, "pretrain": _pretrain, "compress": _compress,
+               "models": _models}[args.command]
     # SIGTERM (a job scheduler, `kill`) unwinds like Ctrl-C, so that every write in progress
     # removes its temporary file (course_utils.data.io.write_atomically).
     signal.signal(signal.SIGTERM, _interrupt)

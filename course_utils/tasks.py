@@ -33,6 +33,9 @@ task (spec)                 degradation :math:`D(x)`                score
 ``inpaint-random:0.5``      missing pixels set to 0: ``random:P``,  uint8, full image
                             ``block:SIZE``, ``text:SIZE``
 ``jpeg-10``                 JPEG (Pillow) at that quality           uint8, full image
+``compress-0.0067``         none: a codec's input is the image;     uint8, full image (RGB),
+                            :math:`\\lambda` weighs its distortion    and the rate in bpp
+                            against its rate
 ==========================  ======================================  ========================
 
 "uint8, full image" is :func:`course_utils.metrics.restoration_metrics`, the practice of the
@@ -40,8 +43,8 @@ published denoising tables: the output clipped to [0, 1] and quantised to 8 bits
 SSIM over every pixel and channel, no border crop. The SR score is
 :func:`course_utils.metrics.sr_metrics`. Restoration tasks work at scale 1: input and output
 have the target's size. A ``-gray`` suffix (``denoise-25-gray``) makes every target gray
-first. (Unit 07's learned compression adds a rate term, in bits per pixel, to the score of its
-own codec.)
+first. Compression is scored like restoration, on the decoded image; its rate, in bits per
+pixel of the file written, is measured by :mod:`course_utils.compression`.
 
 Examples
 --------
@@ -75,8 +78,8 @@ from .degrade import (
 from .images import to_float, to_gray, to_uint8
 from .metrics import WINDOW_SIZE, restoration_metrics, sr_metrics
 
-__all__ = ["TASKS", "Deblurring", "Denoising", "Inpainting", "JPEGArtifacts", "Observation",
-           "PoissonGaussian", "SuperResolution", "Task", "get_task"]
+__all__ = ["TASKS", "Compression", "Deblurring", "Denoising", "Inpainting", "JPEGArtifacts",
+           "Observation", "PoissonGaussian", "SuperResolution", "Task", "get_task"]
 
 
 @dataclass(frozen=True)
@@ -470,13 +473,46 @@ class JPEGArtifacts(Task):
         return to_float(jpeg_compress(target, self.quality))
 
 
+@dataclass(frozen=True)
+class Compression(Task):
+    """Learned compression at the rate-distortion trade-off ``lmbda``.
+
+    A codec's input is the clean image itself (:meth:`degrade` is the identity); it is
+    trained for :math:`\\lambda \\cdot 255^2 \\cdot \\mathrm{MSE} + R`
+    (:class:`course_utils.compression.rd.RateDistortionLoss`) and scored on its decoded image
+    like restoration, in RGB as the published rate-distortion curves are, beside the rate it
+    spent (:mod:`course_utils.compression`). CompressAI's qualities 1-8 of
+    bmshj2018-factorized use :math:`\\lambda` from 0.0018 to 0.18.
+    """
+
+    lmbda: float = 0.0067
+    kind = "compress"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lmbda, int | float | np.number) or not 0 < self.lmbda <= 10:
+            raise ValueError(f"lambda weighs the distortion against the rate, in (0, 10] "
+                             f"(CompressAI's scale: 0.0018 to 0.18); got {self.lmbda!r}.")
+
+    @property
+    def strength(self) -> str:
+        return _g(self.lmbda)
+
+    @classmethod
+    def from_spec(cls, value: str) -> Compression:
+        return cls(_number(value, float, "compress-0.0067"))
+
+    def degrade(self, target: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        return to_float(target)
+
+
 #: Task kinds by the first word of their spec.
 TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (
-    SuperResolution, Denoising, PoissonGaussian, Deblurring, Inpainting, JPEGArtifacts)}
+    SuperResolution, Denoising, PoissonGaussian, Deblurring, Inpainting, JPEGArtifacts,
+    Compression)}
 
 _EXAMPLES = ("sr-x3, denoise-25, denoise-0:55 (blind), poisson-30:5, deblur-gaussian:2, "
              "deblur-motion:15:30,0.01, inpaint-random:0.5, inpaint-block:32, inpaint-text, "
-             "jpeg-10; add -gray for gray targets")
+             "jpeg-10, compress-0.0067; add -gray for gray targets")
 
 
 def get_task(spec: str | Task) -> Task:

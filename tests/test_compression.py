@@ -144,3 +144,89 @@ def test_the_autoencoder_keeps_the_size_of_any_image():
     ae = get_model("autoencoder", code_channels=8, levels=3)
     assert ae(torch.rand(1, 3, 37, 50)).shape == (1, 3, 37, 50)
     assert ae.encoder(torch.rand(1, 3, 64, 64)).shape == (1, 8, 8, 8)
+
+
+# --- the compress task, measuring codecs on files, the compress command, pretrain ----------
+
+def test_the_compress_task_parses_back_and_keeps_the_image_as_the_codecs_input(photo):
+    from course_utils.tasks import Compression, get_task
+    task = get_task("compress-0.0067")
+    assert isinstance(task, Compression) and task.lmbda == 0.0067
+    assert get_task(task.name) == task
+    assert np.array_equal(task.degrade(task.target(photo)), photo / 255.0)
+    for bad in ("compress-0", "compress-x", "compress-20"):
+        with pytest.raises(ValueError, match="compress"):
+            get_task(bad)
+
+
+def test_quality_for_bpp_is_the_highest_quality_whose_file_fits(photo):
+    from course_utils.compression import quality_for_bpp
+    jpeg = get_codec("jpeg")
+    rate = lambda q: bits_per_pixel(len(jpeg.encode(photo, q)), 128 * 192)  # noqa: E731
+    q = quality_for_bpp(jpeg, photo, 1.0)
+    assert rate(q) <= 1.0 < rate(q + 1)
+    assert quality_for_bpp(jpeg, photo, 0.001) == 1  # nothing fits: the lowest quality
+    with pytest.raises(ValueError, match="bpp"):
+        quality_for_bpp(jpeg, photo, -1)
+
+
+def test_code_images_measures_the_file_and_scores_its_decoded_image(codec, photo):
+    from course_utils.compression import LearnedCodec, code_images
+    kept = {}
+    result = code_images({"a": photo}, LearnedCodec(codec), keep=lambda n, d, im, c:
+                         kept.update({n: (d, im)}))
+    row = result.rows[0]
+    data, decoded = kept["a"]
+    assert row["bpp"] == 8 * len(data) / (128 * 192) == result.mean_bpp
+    assert row["estimated_bpp"] == pytest.approx(row["bpp"], rel=0.05)
+    assert row["psnr"] == pytest.approx(psnr(decoded, photo, data_range=255), abs=1e-9)
+    jpeg = code_images({"a": photo}, "jpeg", bpp=row["bpp"] + 0.5)
+    assert jpeg.rows[0]["bpp"] <= row["bpp"] + 0.5 and jpeg.rows[0]["target_bpp"]
+    with pytest.raises(ValueError, match="quality or a target bpp"):
+        code_images({"a": photo}, "jpeg")
+    with pytest.raises(ValueError, match="takes no quality"):
+        code_images({"a": photo}, LearnedCodec(codec), quality=50)
+
+
+def test_the_compress_command_writes_files_and_json_and_refuses_bad_options(
+        codec, photo, tmp_path, capsys):
+    import json
+
+    from course_utils.__main__ import main
+    from course_utils.data.io import save_image
+    hr = tmp_path / "hr"
+    save_image(hr / "astronaut.png", photo)
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    assert main(["compress", "--codec", "jpeg", "--bpp", "0.8", "--hr", str(hr), "--out",
+                 str(out), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    file = out / "astronaut.jpg"
+    assert result["mean_bpp"] == 8 * file.stat().st_size / (128 * 192) <= 0.8
+    assert (out / "astronaut.decoded.png").exists()
+    checkpoint = save_checkpoint(tmp_path / "c.safetensors", codec, {"task": "compress-0.01"})
+    assert main(["compress", "--codec", "model", "--checkpoint", str(checkpoint), "--hr",
+                 str(hr), "--out", str(out)]) == 0
+    assert (out / "astronaut.tlc").read_bytes()[:4] == b"TLC1"
+    for args, message in ((["--codec", "jpeg"], "needs --quality Q"),
+                          (["--codec", "model", "--checkpoint", str(checkpoint), "--quality",
+                            "50"], "rate is set by the lambda"),
+                          (["--codec", "webp", "--model", "x", "--quality", "50"],
+                           "with --codec model")):
+        assert main(["compress", "--hr", str(hr), *args]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_pretrain_trains_a_codec_for_rate_and_distortion_and_writes_its_card(tmp_path):
+    from course_utils.zoo.recipes import Recipe, pretrain
+    images = {"astronaut": data.astronaut()[:160, :160], "coffee": data.coffee()[:160, :160]}
+    out = tmp_path / "codec.safetensors"
+    model, card = pretrain("factorized-codec", "compress-0.01", images,
+                           Recipe(steps=2, epochs=1, batch_size=2, patch_lr=32), out=out,
+                           progress=False)
+    h = card["heldout"]
+    assert card["channels"] == "RGB" and h["bpp"] > 0 and h["baselines"]["jpeg"]["bpp"] > 0
+    assert all(r["jpeg_bpp"] <= r["bpp"] or r["jpeg_quality"] == 1 for r in h["per_image"])
+    text = out.with_suffix(".md").read_text()
+    assert "learned codec" in text and "0.01 * 255^2 * MSE + bpp" in text
+    with pytest.raises(ValueError, match="a codec"):
+        pretrain("factorized-codec", "denoise-25", images)

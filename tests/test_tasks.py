@@ -112,7 +112,7 @@ def test_gray_is_keyword_only():
 
 
 def test_every_kind_has_a_spec():
-    assert set(TASKS) == {"sr", "denoise", "poisson", "deblur", "inpaint", "jpeg"}
+    assert set(TASKS) == {"sr", "denoise", "poisson", "deblur", "inpaint", "jpeg", "compress"}
     for kind, cls in TASKS.items():
         task = cls()
         assert task.kind == kind
@@ -123,7 +123,7 @@ def test_every_kind_has_a_spec():
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("blur-2", "unknown task 'blur-2'; write KIND-VALUE with KIND one of sr, denoise, poisson, "
-               "deblur, inpaint, jpeg, e.g."),
+               "deblur, inpaint, jpeg, compress, e.g."),
     ("sr", "unknown task 'sr'"),
     ("", "unknown task ''"),
     ("denoise-gray", "unknown task 'denoise-gray'"),

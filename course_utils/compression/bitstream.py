@@ -66,7 +66,8 @@ class Compressed:
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
     pixels = as_rgb(to_uint8(check_image(image)))
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 255
+    # np.array copies: the image may be a read-only view (torch warns on those)
+    return torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None].float() / 255
 
 
 def _to_image(x: torch.Tensor, height: int, width: int) -> np.ndarray:

@@ -94,15 +94,18 @@ def evaluate_psnr(model: nn.Module, pairs: Iterable[tuple[torch.Tensor, torch.Te
 
     This is the training monitor, computed in the model's own channels (``Y / 255`` for a
     Y-channel model, where a gray image is ``16 + 219 g``; R, G and B for an RGB one) without
-    quantising. It ranks epochs; the held-out tables use the task's published recipe
-    (:meth:`course_utils.tasks.Task.score`), so the two numbers differ.
+    quantising. A codec (its output a :class:`~course_utils.models.codec.CodecOutput`) is
+    scored on its decoded image, the rate aside. It ranks epochs; the held-out tables use the
+    task's published recipe (:meth:`course_utils.tasks.Task.score`), so the two numbers
+    differ.
     """
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     scores = []
     for x, y, *extra in pairs:  # extra: e.g. the task index of a multi-task model
-        out = model(x.to(device), *(e.to(device) for e in extra)).clamp(0, 1)
+        out = model(x.to(device), *(e.to(device) for e in extra))
+        out = getattr(out, "x_hat", out).clamp(0, 1)  # a codec: its decoded image
         y = y.to(device)
         if out.shape != y.shape:
             raise ValueError(f"the model returned {tuple(out.shape)} for a target of "

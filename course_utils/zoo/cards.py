@@ -41,8 +41,15 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
     """
     r = card["recipe"]
     sr = card["scale"] > 1
+    codec = get_task(card["task"]).kind == "compress" if card.get("task") else False
     title = (f"{card['model'].upper()} x{card['scale']}: course source model" if sr
+             else f"{card['model'].upper()} {card['task']}: course learned codec" if codec
              else f"{card['model'].upper()} {card['task']}: course restoration model")
+    loss, kept = "MSE", f"the best validation epoch ({card['best_epoch']}) is kept"
+    if codec:
+        loss = (f"rate-distortion loss {get_task(card['task']).lmbda:g} * 255^2 * MSE + bpp "
+                "(additive uniform noise for rounding)")
+        kept = "the last epoch is kept (the validation PSNR is a monitor: it ignores the rate)"
     patches = "LR patches" if sr else "input patches"
     lines = [
         f"# {title}",
@@ -50,16 +57,17 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         f"- **Architecture**: `{card['model']}` of the course's model registry "
         "(`course_utils.models.get_model`) "
         f"({card['parameters']:,} parameters), input {card['channels']}.",
-        f"- **Training data**: {card['training_data']}. The same photos, in this version of "
-        "the course: `course_utils.zoo.recipes.source_training_images()`.",
+        f"- **Training data**: {card['training_data']}."
+        + ("" if codec else " The same photos, in this version of the course: "
+           "`course_utils.zoo.recipes.source_training_images()`."),
         f"- **Degradation**: {card['degradation']}.",
         *([f"- **Initialised from**: `{card['initialised_from']['model']}` (trained for "
            f"{card['initialised_from']['task']}), fine-tuned."]
           if card.get("initialised_from") else []),
         f"- **Recipe**: {r['steps']:,} Adam steps, batch {r['batch_size']} of "
         f"{r['patch_lr']}x{r['patch_lr']} {patches} (random crops, flips, 90-degree rotations), "
-        f"MSE, learning rate {r['lr']:g} with cosine decay to 1 %, {r['epochs']} epochs, "
-        f"seed {r['seed']}; the best validation epoch ({card['best_epoch']}) is kept.",
+        f"{loss}, learning rate {r['lr']:g} with cosine decay to 1 %, {r['epochs']} epochs, "
+        f"seed {r['seed']}; {kept}.",
     ]
     reproduce = card.get("reproduce") or (  # older cards: the defaults
         f"python -m course_utils pretrain --model {card['model']} --scale {card['scale']}")
@@ -86,8 +94,49 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
             f"images/s for a {inference['size']}x{inference['size']} RGB output, peak memory "
             f"{inference['peak_mib']:.0f} MiB (whole process, torch included), "
             f"{inference['device_name']}.")
-    lines += _sr_heldout(card) if sr else _restoration_heldout(card)
+    lines += (_sr_heldout(card) if sr else _codec_heldout(card) if codec
+              else _restoration_heldout(card))
     return "\n".join(lines)
+
+
+def _codec_heldout(card: dict) -> list[str]:
+    h = card["heldout"]
+    jpeg = h["baselines"]["jpeg"]
+    lines = [
+        "",
+        "## Held-out natural photos (real files; PSNR and SSIM on RGB, uint8, full image)",
+        "",
+        "Rate: 8 x bytes of the file written / pixels; estimated: -sum log2 P of the latent, "
+        "the entropy model's prediction. JPEG (Pillow, 4:2:0) at the highest quality whose "
+        f"file is no larger, per image. Time per image on "
+        f"{card.get('heldout_hardware', card['hardware'])}: encode {h['encode_seconds']:.3f} s, "
+        f"decode {h['decode_seconds']:.3f} s.",
+        "",
+        "| image | bpp | estimated bpp | PSNR (dB) | SSIM | JPEG quality | JPEG bpp | "
+        "JPEG PSNR | JPEG SSIM |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in h["per_image"]:
+        lines.append(f"| {row['image']} | {row['bpp']:.3f} | {row['estimated_bpp']:.3f} | "
+                     f"{row['psnr']:.2f} | {row['ssim']:.4f} | {row['jpeg_quality']:g} | "
+                     f"{row['jpeg_bpp']:.3f} | {row['jpeg_psnr']:.2f} | {row['jpeg_ssim']:.4f} |")
+    lines.append(f"| **mean** | {h['bpp']:.3f} | {h['estimated_bpp']:.3f} | {h['psnr']:.2f} | "
+                 f"{h['ssim']:.4f} | | {jpeg['bpp']:.3f} | {jpeg['psnr']:.2f} | "
+                 f"{jpeg['ssim']:.4f} |")
+    name = f"{card['model']}_{card['task']}"
+    return lines + [
+        "",
+        f"Compress your own images: `python -m course_utils compress --codec model --model "
+        f"{name} --hr DIR --out OUT`; the whole rate-distortion curve against JPEG, WebP, "
+        "JPEG 2000 and AVIF: `python benchmarks/compression.py`.",
+        "",
+        f"Limitations: trained on {card['training_images']} photos for "
+        f"{training_seconds(card) / 60:.0f} minutes of CPU, where the published codecs "
+        "trained on tens of thousands of images for days on a GPU, so expect less than "
+        "CompressAI's bmshj2018-factorized at the same rate; one rate per model (its lambda); "
+        "a file decodes only with the model that wrote it.",
+        "",
+    ]
 
 
 def _sr_heldout(card: dict) -> list[str]:
