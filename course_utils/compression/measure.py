@@ -144,26 +144,27 @@ class CodingResult:
     codec: str
     rows: list[dict] = field(default_factory=list)
 
-    def _mean(self, key: str) -> float:
+    def mean(self, key: str) -> float:
+        """The mean of a column of the rows (``"bpp"``, ``"encode_seconds"`` ...)."""
         return float(np.mean([r[key] for r in self.rows])) if self.rows else math.nan
 
     @property
     def mean_bpp(self) -> float:
-        return self._mean("bpp")
+        return self.mean("bpp")
 
     @property
     def mean_psnr(self) -> float:
-        return self._mean("psnr")
+        return self.mean("psnr")
 
     @property
     def mean_ssim(self) -> float:
-        return self._mean("ssim")
+        return self.mean("ssim")
 
     def to_dict(self) -> dict:
         return {"codec": self.codec, "rows": self.rows, "mean_bpp": self.mean_bpp,
                 "mean_psnr": self.mean_psnr, "mean_ssim": self.mean_ssim,
-                "mean_encode_seconds": self._mean("encode_seconds"),
-                "mean_decode_seconds": self._mean("decode_seconds")}
+                "mean_encode_seconds": self.mean("encode_seconds"),
+                "mean_decode_seconds": self.mean("decode_seconds")}
 
     def table(self) -> str:
         lines = [f"{'image':<24} {'quality':>8} {'bytes':>8} {'bpp':>7} {'PSNR':>7} "

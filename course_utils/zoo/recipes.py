@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..compression.measure import LearnedCodec, code_images
+from ..compression.measure import CodingResult, LearnedCodec, code_images
 from ..compression.rd import RateDistortionLoss
 from ..data.catalogue import domain_images
 from ..data.io import write_text
@@ -157,28 +157,26 @@ def codec_heldout_scores(model: torch.nn.Module, heldout: dict) -> dict:
     to encode and decode; beside them JPEG (4:2:0) at the same rate per image (the highest
     quality whose file is no larger, :func:`~course_utils.compression.measure.quality_for_bpp`)."""
     ours = code_images(heldout, LearnedCodec(model))
-    jpeg = [code_images({row["image"]: heldout[row["image"]]}, "jpeg", bpp=row["bpp"]).rows[0]
-            for row in ours.rows]
-    result = ours.to_dict()
+    jpeg = CodingResult("jpeg", [
+        code_images({row["image"]: heldout[row["image"]]}, "jpeg", bpp=row["bpp"]).rows[0]
+        for row in ours.rows])
     return {
         "images": list(heldout), "bpp": round(ours.mean_bpp, 4),
-        "estimated_bpp": round(float(np.mean([r["estimated_bpp"] for r in ours.rows])), 4),
+        "estimated_bpp": round(ours.mean("estimated_bpp"), 4),
         "psnr": round(ours.mean_psnr, 3), "ssim": round(ours.mean_ssim, 4),
-        "seconds": round(result["mean_encode_seconds"] + result["mean_decode_seconds"], 3),
-        "encode_seconds": round(result["mean_encode_seconds"], 3),
-        "decode_seconds": round(result["mean_decode_seconds"], 3),
+        "seconds": round(ours.mean("encode_seconds") + ours.mean("decode_seconds"), 3),
+        "encode_seconds": round(ours.mean("encode_seconds"), 3),
+        "decode_seconds": round(ours.mean("decode_seconds"), 3),
         "baselines": {"jpeg": {
-            "bpp": round(float(np.mean([r["bpp"] for r in jpeg])), 4),
-            "psnr": round(float(np.mean([r["psnr"] for r in jpeg])), 3),
-            "ssim": round(float(np.mean([r["ssim"] for r in jpeg])), 4),
-            "seconds": round(float(np.mean([r["encode_seconds"] + r["decode_seconds"]
-                                            for r in jpeg])), 3)}},
+            "bpp": round(jpeg.mean_bpp, 4), "psnr": round(jpeg.mean_psnr, 3),
+            "ssim": round(jpeg.mean_ssim, 4),
+            "seconds": round(jpeg.mean("encode_seconds") + jpeg.mean("decode_seconds"), 3)}},
         "per_image": [{"image": a["image"], "bpp": round(a["bpp"], 4),
                        "estimated_bpp": round(a["estimated_bpp"], 4),
                        "psnr": round(a["psnr"], 3), "ssim": round(a["ssim"], 4),
                        "jpeg_quality": b["quality"], "jpeg_bpp": round(b["bpp"], 4),
                        "jpeg_psnr": round(b["psnr"], 3), "jpeg_ssim": round(b["ssim"], 4)}
-                      for a, b in zip(ours.rows, jpeg, strict=True)],
+                      for a, b in zip(ours.rows, jpeg.rows, strict=True)],
     }
 
 
