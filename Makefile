@@ -12,8 +12,9 @@
 #                      (build/benchmark.json), the SR models' inference (build/inference.json),
 #                      unit 04's experiment arm by arm (build/transfer.json), unit 05's
 #                      domain by domain (build/crossdomain.json), the evaluation's
-#                      memory against image size (build/memory.json) and every
+#                      memory against image size (build/memory.json), every
 #                      restoration method on the held-out photos (build/restoration.json)
+#                      and the codecs' RD curves (build/compression.json, .png)
 #   make test-bm3d     set up, then add the optional bm3d package (non-commercial licence,
 #                      so outside the lock) in build/bm3d and run the tests that use it
 #   make lint          set up, then ruff over the code and the notebooks
@@ -119,7 +120,8 @@ bench:
 	python benchmarks/transfer.py --json build/transfer.json; \
 	python benchmarks/crossdomain.py --joint --json build/crossdomain.json; \
 	python benchmarks/memory.py --json build/memory.json; \
-	python benchmarks/restoration.py --json build/restoration.json
+	python benchmarks/restoration.py --json build/restoration.json; \
+	python benchmarks/compression.py --json build/compression.json --figure build/compression.png
 
 clean:
 	rm -rf build

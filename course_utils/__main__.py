@@ -265,7 +265,10 @@ def _training_images(folder: Path, scale: int, patch: int) -> dict:
 
 def _pretrain(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("steps", "epochs", "batch_size", "lr", "seed",
-                                            "threads") if getattr(args, k) is not None}
+                                            "threads", "clip_grad_norm")
+             if getattr(args, k) is not None}
+    if given.get("clip_grad_norm") == 0:  # 0: no clipping
+        given["clip_grad_norm"] = None
     task = _task(args)
     family = model_spec(args.model).task
     if (family == "compression") != isinstance(task, Compression):
@@ -474,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
                          ("--seed", _non_negative(int))):
         pt.add_argument(option, type=kind, help="default: the model's recipe "
                                                 "(course_utils.zoo.recipes.default_recipe)")
+    pt.add_argument("--clip-grad-norm", type=_non_negative(float),
+                    help="the largest L2 norm of each step's gradient, 0 for none (default: "
+                    "the model's recipe; 1 for codecs)")
     pt.add_argument("--threads", type=_positive(int),
                     help="CPU threads for torch (default: the CPUs this process may use)")
     pt.add_argument("--out", type=Path, help="checkpoint file (default "

@@ -1,6 +1,7 @@
 """The benchmark scripts on tiny settings: benchmarks/notebooks.py on two tiny notebooks, one that
 works (and allocates a known amount of memory), one that fails (reported in the table, not
-raised); benchmarks/inference.py on untrained and shipped models."""
+raised); benchmarks/inference.py on untrained and shipped models; benchmarks/compression.py
+with two standard codecs and an untrained learned one."""
 
 from __future__ import annotations
 
@@ -82,3 +83,36 @@ def test_inference_benchmark_times_a_shipped_model(tmp_path):
     assert "| espcn | x3 | 22,729 | 1 |" in done.stdout  # the shipped x3 model's parameters
     (row,) = json.loads(out.read_text())
     assert (row["model"], row["scale"], row["size"]) == ("espcn", 3, 48)
+
+
+def test_compression_benchmark_measures_curves_bd_rate_and_a_learned_codec(tmp_path):
+    from course_utils.models import get_model, save_checkpoint
+
+    checkpoint = tmp_path / "tiny-codec.safetensors"  # untrained: the plumbing, not the score
+    save_checkpoint(checkpoint, get_model("factorized-codec", N=8, M=8),
+                    {"task": "compress-0.01"})
+    out_json, figure = tmp_path / "rd.json", tmp_path / "rd.png"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compression.py"), "--codecs", "jpeg",
+         "jpeg444", "--checkpoints", str(checkpoint), "--json", str(out_json),
+         "--figure", str(figure)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| codec | BD-rate (%) |" in proc.stdout
+    assert "| model | bpp | PSNR (dB) | JPEG bpp |" in proc.stdout
+    result = json.loads(out_json.read_text())
+    (learned,) = [p for p in result["points"] if p["codec"] == "learned"]
+    assert learned["quality"] == 0.01 and learned["bpp"] > 0  # labelled by its lambda
+    jpeg = [p for p in result["points"] if p["codec"] == "jpeg"]
+    assert all(a["bpp"] < b["bpp"] for a, b in zip(jpeg[:-1], jpeg[1:], strict=True))
+    # 4:4:4 keeps the chroma at full size: more bits than 4:2:0 at equal PSNR
+    assert result["bd_rate_vs_jpeg"]["jpeg444"] > 0
+    assert result["equal_rate"][str(checkpoint)]["baselines"]["jpeg"]["bpp"] > 0
+    assert figure.stat().st_size > 0
+
+    save_checkpoint(checkpoint, get_model("factorized-codec", N=8, M=8), {"task": "sr-x2"})
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compression.py"),
+                           "--codecs", "jpeg", "--checkpoints", str(checkpoint)],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert proc.returncode == 2 and "holds no learned codec" in proc.stderr

@@ -221,12 +221,49 @@ def test_pretrain_trains_a_codec_for_rate_and_distortion_and_writes_its_card(tmp
     images = {"astronaut": data.astronaut()[:160, :160], "coffee": data.coffee()[:160, :160]}
     out = tmp_path / "codec.safetensors"
     model, card = pretrain("factorized-codec", "compress-0.01", images,
-                           Recipe(steps=2, epochs=1, batch_size=2, patch_lr=32), out=out,
-                           progress=False)
+                           Recipe(steps=2, epochs=1, batch_size=2, patch_lr=32, clip_grad_norm=1.0),
+                           out=out, progress=False)
     h = card["heldout"]
     assert card["channels"] == "RGB" and h["bpp"] > 0 and h["baselines"]["jpeg"]["bpp"] > 0
     assert all(r["jpeg_bpp"] <= r["bpp"] or r["jpeg_quality"] == 1 for r in h["per_image"])
     text = out.with_suffix(".md").read_text()
     assert "learned codec" in text and "0.01 * 255^2 * MSE + bpp" in text
+    assert "gradient norm clipped to 1" in text
     with pytest.raises(ValueError, match="a codec"):
         pretrain("factorized-codec", "denoise-25", images)
+
+
+def test_an_untrained_codec_starts_at_mid_gray():
+    # The decoder's last bias starts at 0.5: the first steps learn structure, not the mean.
+    torch.manual_seed(0)
+    codec = get_model("factorized-codec", N=16, M=16).eval()
+    with torch.no_grad():
+        x_hat = codec(torch.rand(2, 3, 64, 64)).x_hat
+    assert abs(float(x_hat.mean()) - 0.5) < 0.05
+
+
+def test_a_codec_trained_without_clipping_is_reproduced_with_clip_grad_norm_0(monkeypatch,
+                                                                             tmp_path):
+    # The codec's recipe clips at 1; an unclipped run's command must say so, and parse.
+    from course_utils.__main__ import main
+    from course_utils.zoo.recipes import Recipe, reproduce_command
+
+    def recipe(clip):
+        return Recipe(steps=8000, epochs=8, batch_size=8, patch_lr=128, lr=1e-3,
+                      clip_grad_norm=clip)
+
+    assert reproduce_command("factorized-codec", "compress-0.01",
+                             recipe(1.0)).endswith("--task compress-0.01")
+    command = reproduce_command("factorized-codec", "compress-0.01", recipe(None))
+    assert command.endswith("--task compress-0.01 --clip-grad-norm 0")
+
+    class Given(Exception):  # stops the command where training would start
+        pass
+
+    def fake_pretrain(name, task, images, given, **kwargs):
+        raise Given(given)
+
+    monkeypatch.setattr("course_utils.__main__.pretrain", fake_pretrain)
+    with pytest.raises(Given) as caught:
+        main(command.split()[3:] + ["--out", str(tmp_path / "c.safetensors")])
+    assert caught.value.args[0] == recipe(None)

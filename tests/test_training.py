@@ -131,3 +131,25 @@ def test_text_progress_prints_one_line_instead_of_a_bar(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_TEXT_PROGRESS", "maybe")
     with pytest.raises(ValueError, match="COURSE_TEXT_PROGRESS='maybe' is not understood"):
         fit(get_model("espcn", scale=2), loader, val, epochs=1, progress=True)
+
+
+def test_clip_grad_norm_bounds_each_step():
+    # With plain SGD at learning rate 1 a step moves the weights by exactly the gradient, so
+    # the clipped step's length is the bound; unclipped, this large loss moves them further.
+    loader, val = tiny_task(samples=16)  # one batch: one step
+
+    def step_length(clip):
+        torch.manual_seed(0)
+        model = get_model("espcn", scale=2)
+        before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+        fit(model, loader, val, epochs=1, loss=lambda out, y: 1e4 * ((out - y) ** 2).mean(),
+            optimizer=torch.optim.SGD(model.parameters(), lr=1.0), schedule="constant",
+            clip_grad_norm=clip, keep_best=False, device="cpu", progress=False)
+        after = torch.cat([p.detach().flatten() for p in model.parameters()])
+        return float((after - before).norm())
+
+    assert step_length(0.5) == pytest.approx(0.5, rel=1e-3)
+    assert step_length(None) > 5
+    with pytest.raises(ValueError, match="clip_grad_norm must be positive"):
+        fit(get_model("espcn", scale=2), loader, val, epochs=1, clip_grad_norm=0,
+            progress=False)

@@ -149,6 +149,7 @@ def fit(
     schedule: str = "cosine",
     patience: int | None = None,
     keep_best: bool = True,
+    clip_grad_norm: float | None = None,
     border: int = 0,
     device: torch.device | str | None = None,
     amp: bool = True,
@@ -187,6 +188,10 @@ def fit(
         Restore the weights of the best validation epoch (default). False keeps the last
         weights: self-supervised training has no clean validation images to choose by, and
         its validation PSNR is then a monitor only.
+    clip_grad_norm : float, optional
+        Rescale each step's gradient to at most this L2 norm over all parameters
+        (``torch.nn.utils.clip_grad_norm_``), as CompressAI trains its codecs (norm 1): a
+        rare huge gradient then cannot throw the weights far.
     border : int
         Pixels cropped from each side before the validation PSNR (the SR scale, or 0).
     device : optional; default :func:`course_utils.device.get_device`.
@@ -210,6 +215,8 @@ def fit(
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
     if checkpoint is not None:
         model_config(model)  # not built by get_model: say so now, not after an epoch
+    if clip_grad_norm is not None and not clip_grad_norm > 0:
+        raise ValueError(f"clip_grad_norm must be positive (or None), got {clip_grad_norm}.")
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}.")
     if isinstance(loss, str):
@@ -253,10 +260,17 @@ def fit(
             if not torch.isfinite(value):
                 raise FloatingPointError(
                     f"the training loss became {value.item()} at epoch {epoch + 1}; lower the "
-                    f"learning rate (now {optimizer.param_groups[0]['lr']:.2g})."
+                    f"learning rate (now {optimizer.param_groups[0]['lr']:.2g}) or clip the "
+                    "gradient (clip_grad_norm)."
                 )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(value).backward()
+            if clip_grad_norm is not None:
+                scaler.unscale_(optimizer)  # clip the true gradient, not the scaled one
+                # the optimiser's parameters: those unscale_ divided (a custom optimiser
+                # may hold only part of the model)
+                nn.utils.clip_grad_norm_([p for group in optimizer.param_groups
+                                          for p in group["params"]], clip_grad_norm)
             scaler.step(optimizer)
             scaler.update()
             if scheduler is not None:

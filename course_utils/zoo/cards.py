@@ -67,7 +67,9 @@ def model_card(card: dict, sha256: str | None = None, inference: dict | None = N
         f"- **Recipe**: {r['steps']:,} Adam steps, batch {r['batch_size']} of "
         f"{r['patch_lr']}x{r['patch_lr']} {patches} (random crops, flips, 90-degree rotations), "
         f"{loss}, learning rate {r['lr']:g} with cosine decay to 1 %, {r['epochs']} epochs, "
-        f"seed {r['seed']}; {kept}.",
+        f"seed {r['seed']}"
+        + (f", gradient norm clipped to {r['clip_grad_norm']:g}" if r.get("clip_grad_norm")
+           else "") + f"; {kept}.",
     ]
     reproduce = card.get("reproduce") or (  # older cards: the defaults
         f"python -m course_utils pretrain --model {card['model']} --scale {card['scale']}")
