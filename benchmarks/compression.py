@@ -45,12 +45,14 @@ from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
 from course_utils.compression.codecs import available_codecs, get_codec  # noqa: E402
 from course_utils.compression.measure import (  # noqa: E402
     CodingResult,
+    LearnedCodec,
     code_image,
     code_images,
-    load_codec,
 )
 from course_utils.compression.rd import bd_rate  # noqa: E402
 from course_utils.data import domain_images  # noqa: E402
+from course_utils.models import load_checkpoint  # noqa: E402
+from course_utils.tasks import get_task  # noqa: E402
 from course_utils.zoo.cards import hardware  # noqa: E402
 from course_utils.zoo.recipes import codec_heldout_scores  # noqa: E402
 
@@ -94,15 +96,17 @@ def main(argv: list[str] | None = None) -> int:
             rows[f"{codec}@{quality}"] = result.to_dict()
     matched = {}
     for path in args.checkpoints:
-        try:
-            codec, lmbda = load_codec(path)
-        except ValueError as err:
-            parser.error(str(err))
+        model, metadata = load_checkpoint(path)
+        task = metadata.get("task")
+        if not isinstance(task, str) or get_task(task).kind != "compress":
+            parser.error(f"{path} holds no learned codec (its task is {task!r}); train one "
+                         "with `python -m course_utils pretrain --model factorized-codec "
+                         "--task compress --lmbda 0.0067`.")
         if str(path) in matched:
             parser.error(f"{path} is given twice.")
-        code_image(codec, first)  # warm-up, not timed
-        scores = codec_heldout_scores(codec.model, images)  # the codec, and JPEG at its rate
-        points.append({"codec": "learned", "quality": lmbda,
+        code_image(LearnedCodec(model), first)  # warm-up, not timed
+        scores = codec_heldout_scores(model, images)  # the codec, and JPEG at its rate
+        points.append({"codec": "learned", "quality": get_task(task).lmbda,
                        "model": str(path), "bpp": scores["bpp"], "psnr": scores["psnr"],
                        "ssim": scores["ssim"], "encode_ms": 1000 * scores["encode_seconds"],
                        "decode_ms": 1000 * scores["decode_seconds"]})

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .compression.codecs import CODECS, get_codec
-from .compression.measure import LearnedCodec, code_images, load_codec
+from .compression.measure import LearnedCodec, code_images
 from .data.downloads import BENCHMARKS, DataUnavailableError, fetch_benchmark
 from .data.io import (
     MAX_PIXELS,
@@ -326,7 +326,12 @@ def _learned_codecs(args: argparse.Namespace) -> list[LearnedCodec]:
     if args.model is not None and args.checkpoint is not None:
         raise ValueError("give only one of --model and --checkpoint.")
     if args.checkpoint is not None:
-        return [load_codec(args.checkpoint)[0]]
+        model, card = load_checkpoint(args.checkpoint)
+        if not isinstance(card.get("task"), str) or get_task(card["task"]).kind != "compress":
+            raise ValueError(f"{args.checkpoint} holds no learned codec (its task is "
+                             f"{card.get('task')!r}); train one with `python -m course_utils "
+                             "pretrain --model factorized-codec --task compress --lmbda 0.0067`.")
+        return [LearnedCodec(model, args.checkpoint.name)]
     names = [args.model] if args.model is not None else _shipped_codecs()
     if args.model is None and args.bpp is None:
         raise ValueError("--codec model needs --model NAME (one of "

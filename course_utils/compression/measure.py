@@ -19,26 +19,23 @@ True
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..checks import check_image
 from ..images import as_rgb
-from ..models.checkpoint import load_checkpoint
-from ..tasks import Compression, get_task
+from ..tasks import Compression
 from .bitstream import compress, decompress
 from .codecs import PillowCodec, get_codec
 from .rd import bits_per_pixel
 
 __all__ = ["CodingResult", "LearnedCodec", "code_image", "code_images", "codec_for_bpp",
-           "load_codec", "quality_for_bpp"]
+           "quality_for_bpp"]
 
 
 @dataclass(frozen=True)
@@ -59,24 +56,6 @@ class LearnedCodec:
 
 
 Codec = PillowCodec | LearnedCodec
-
-
-def load_codec(path: str | os.PathLike) -> tuple[LearnedCodec, float]:
-    """The learned codec of a checkpoint file (named by the file) and the lambda it was
-    trained for.
-
-    Raises
-    ------
-    ValueError
-        The checkpoint holds a model of another task.
-    """
-    model, card = load_checkpoint(path)
-    task = card.get("task")
-    if not isinstance(task, str) or get_task(task).kind != "compress":
-        raise ValueError(f"{path} holds no learned codec (its task is {task!r}); train one "
-                         "with `python -m course_utils pretrain --model factorized-codec "
-                         "--task compress --lmbda 0.0067`.")
-    return LearnedCodec(model, Path(path).name), get_task(task).lmbda
 
 
 def code_image(codec: Codec, image: np.ndarray,
