@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Unit 07's codecs compared on real files: rate-distortion curves, BD-rate, time.
 
-    python benchmarks/compression.py --checkpoints build/codecs/*.safetensors \\
-        --json build/compression.json --figure build/compression.png
-    python benchmarks/compression.py --codecs jpeg webp      # the standard codecs alone
+    python benchmarks/compression.py --json build/compression.json --figure build/compression.png
+    python benchmarks/compression.py --learned build/codecs/*.safetensors   # codecs you trained
+    python benchmarks/compression.py --codecs jpeg webp --learned   # two standard codecs alone
 
 Every codec writes each held-out natural photo (``domain_images("natural", "heldout")``, RGB)
 to a file at several qualities; the rate is the file's size (bpp = 8 bytes / pixels), the
@@ -14,7 +14,8 @@ Printed:
   image;
 * the BD-rate of each codec against JPEG 4:2:0 (:func:`course_utils.compression.rd.bd_rate`;
   negative: fewer bits for the same PSNR), for every codec with at least 4 points;
-* for each learned codec (``--checkpoints``, one per lambda), JPEG at the same rate on each
+* for each learned codec (``--learned``: the shipped codecs unless told otherwise, or
+  checkpoint files of your own, one per lambda), JPEG at the same rate on each
   photo (the highest quality whose file is no larger), the comparison of the model cards.
   The learned codecs make one curve, labelled by lambda; its BD-rate needs 4 of them.
 
@@ -42,25 +43,17 @@ sys.path.insert(0, str(ROOT))
 
 from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
 
-from course_utils.compression.codecs import available_codecs, get_codec  # noqa: E402
+from course_utils.compression.codecs import CURVE_QUALITIES, available_codecs, get_codec  # noqa: E402
 from course_utils.compression.measure import (  # noqa: E402
     CodingResult,
-    LearnedCodec,
     code_image,
     code_images,
 )
 from course_utils.compression.rd import bd_rate  # noqa: E402
 from course_utils.data import domain_images  # noqa: E402
-from course_utils.models import load_checkpoint  # noqa: E402
-from course_utils.tasks import get_task  # noqa: E402
 from course_utils.zoo.cards import hardware  # noqa: E402
 from course_utils.zoo.recipes import codec_heldout_scores  # noqa: E402
-
-#: The qualities of each standard codec's curve: from about 0.1 to about 1.7 bpp on the
-#: held-out photos (JPEG 2000's quality is its target PSNR in dB).
-QUALITIES = {"jpeg": [5, 10, 20, 35, 50, 75], "jpeg444": [5, 10, 20, 35, 50, 75],
-             "webp": [5, 20, 40, 60, 80], "jpeg2000": [24, 27, 30, 33, 36],
-             "avif": [10, 25, 40, 55, 70]}
+from course_utils.zoo.shipped import load_codec, shipped_codecs  # noqa: E402
 
 
 def curve_point(codec: str, result: CodingResult) -> dict:
@@ -72,10 +65,12 @@ def curve_point(codec: str, result: CodingResult) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--codecs", nargs="+", default=list(QUALITIES),
-                        choices=list(QUALITIES), help="standard codecs (default: all)")
-    parser.add_argument("--checkpoints", nargs="*", type=Path, default=[],
-                        help="learned codecs (factorized-codec checkpoints), one per lambda")
+    parser.add_argument("--codecs", nargs="+", default=list(CURVE_QUALITIES),
+                        choices=list(CURVE_QUALITIES), help="standard codecs (default: all)")
+    parser.add_argument("--learned", nargs="*", default=shipped_codecs(), metavar="CODEC",
+                        help="learned codecs: shipped names or factorized-codec checkpoint "
+                             "files, one per lambda (default: the shipped codecs; none if "
+                             "given without a value)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write every point and row here")
     parser.add_argument("--figure", type=Path, help="draw the RD curves here (PNG)")
@@ -89,28 +84,26 @@ def main(argv: list[str] | None = None) -> int:
         if codec not in have:
             print(f"skipping {codec}: this Pillow lacks it", file=sys.stderr)
             continue
-        code_image(get_codec(codec), first, QUALITIES[codec][0])  # warm-up, not timed
-        for quality in QUALITIES[codec]:
+        code_image(get_codec(codec), first, CURVE_QUALITIES[codec][0])  # warm-up, not timed
+        for quality in CURVE_QUALITIES[codec]:
             result = code_images(images, codec, quality=quality)
             points.append({**curve_point(codec, result), "quality": quality})
             rows[f"{codec}@{quality}"] = result.to_dict()
     matched = {}
-    for path in args.checkpoints:
-        model, metadata = load_checkpoint(path)
-        task = metadata.get("task")
-        if not isinstance(task, str) or get_task(task).kind != "compress":
-            parser.error(f"{path} holds no learned codec (its task is {task!r}); train one "
-                         "with `python -m course_utils pretrain --model factorized-codec "
-                         "--task compress --lmbda 0.0067`.")
-        if str(path) in matched:
-            parser.error(f"{path} is given twice.")
-        code_image(LearnedCodec(model), first)  # warm-up, not timed
-        scores = codec_heldout_scores(model, images)  # the codec, and JPEG at its rate
-        points.append({"codec": "learned", "quality": get_task(task).lmbda,
-                       "model": str(path), "bpp": scores["bpp"], "psnr": scores["psnr"],
-                       "ssim": scores["ssim"], "encode_ms": 1000 * scores["encode_seconds"],
+    for source in args.learned:
+        try:
+            codec, lmbda = load_codec(source)
+        except (ValueError, OSError) as err:
+            parser.error(str(err))
+        if codec.name in matched:  # the shipped name, or the checkpoint's file name
+            parser.error(f"{source} is given twice.")
+        code_image(codec, first)  # warm-up, not timed
+        scores = codec_heldout_scores(codec.model, images)  # the codec, and JPEG at its rate
+        points.append({"codec": "learned", "quality": lmbda, "model": codec.name,
+                       "bpp": scores["bpp"], "psnr": scores["psnr"], "ssim": scores["ssim"],
+                       "encode_ms": 1000 * scores["encode_seconds"],
                        "decode_ms": 1000 * scores["decode_seconds"]})
-        matched[str(path)] = scores
+        matched[codec.name] = scores
 
     print(f"held-out photos: {', '.join(images)} (RGB, full image)\n")
     print_table(["codec", "quality", "bpp", "PSNR (dB)", "SSIM", "encode (ms)", "decode (ms)"],
@@ -140,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if matched:
         print("\nEach learned codec against JPEG 4:2:0 at the same rate per photo\n")
         print_table(["model", "bpp", "PSNR (dB)", "JPEG bpp", "JPEG PSNR (dB)", "gain (dB)"],
-                    [[Path(name).stem, f"{s['bpp']:.3f}", f"{s['psnr']:.2f}",
+                    [[name, f"{s['bpp']:.3f}", f"{s['psnr']:.2f}",
                       f"{s['baselines']['jpeg']['bpp']:.3f}",
                       f"{s['baselines']['jpeg']['psnr']:.2f}",
                       f"{s['psnr'] - s['baselines']['jpeg']['psnr']:+.2f}"]

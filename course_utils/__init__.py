@@ -67,6 +67,7 @@ notebooks   ``explore``                      plain functions behind the explorer
             ``exercises.unit04``             ... of unit 04's
             ``exercises.unit05``             ... of unit 05's
             ``exercises.unit06``             ... of unit 06's
+            ``exercises.unit07``             ... of unit 07's
 CLI         ``__main__``                     ``python -m course_utils evaluate | pretrain |
                                              models``
 ==========  ===============================  ===============================================

@@ -46,7 +46,14 @@ from .tasks import (
     get_task,
 )
 from .zoo.recipes import default_recipe, pretrain
-from .zoo.shipped import SHIPPED, load_pretrained, shipped_model, zoo_rows
+from .zoo.shipped import (
+    SHIPPED,
+    load_codec,
+    load_pretrained,
+    shipped_codecs,
+    shipped_model,
+    zoo_rows,
+)
 
 
 def _number_arg(kind: type, positive: bool) -> callable:
@@ -313,10 +320,6 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shipped_codecs() -> list[str]:
-    return [m.name for m in SHIPPED if get_task(m.task).kind == "compress"]
-
-
 def _learned_codecs(args: argparse.Namespace) -> list[LearnedCodec]:
     """The codec(s) of --model or --checkpoint; every shipped codec for --bpp alone."""
     if args.quality is not None:
@@ -326,21 +329,13 @@ def _learned_codecs(args: argparse.Namespace) -> list[LearnedCodec]:
     if args.model is not None and args.checkpoint is not None:
         raise ValueError("give only one of --model and --checkpoint.")
     if args.checkpoint is not None:
-        model, card = load_checkpoint(args.checkpoint)
-        if not isinstance(card.get("task"), str) or get_task(card["task"]).kind != "compress":
-            raise ValueError(f"{args.checkpoint} holds no learned codec (its task is "
-                             f"{card.get('task')!r}); train one with `python -m course_utils "
-                             "pretrain --model factorized-codec --task compress --lmbda 0.0067`.")
-        return [LearnedCodec(model, args.checkpoint.name)]
-    names = [args.model] if args.model is not None else _shipped_codecs()
+        return [load_codec(args.checkpoint)[0]]
     if args.model is None and args.bpp is None:
         raise ValueError("--codec model needs --model NAME (one of "
-                         f"{', '.join(_shipped_codecs())}), --checkpoint FILE, or --bpp B to "
+                         f"{', '.join(shipped_codecs())}), --checkpoint FILE, or --bpp B to "
                          "choose among the shipped codecs per image.")
-    if args.model is not None and get_task(shipped_model(args.model).task).kind != "compress":
-        raise ValueError(f"{args.model} is not a codec; the shipped codecs are "
-                         f"{', '.join(_shipped_codecs())}.")
-    return [LearnedCodec(load_pretrained(name)[0], name) for name in names]
+    names = [args.model] if args.model is not None else shipped_codecs()
+    return [load_codec(name)[0] for name in names]
 
 
 def _compress(args: argparse.Namespace) -> int:

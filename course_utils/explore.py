@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checks import check_image, check_scale
+from .compression.codecs import get_codec
+from .compression.measure import LearnedCodec, code_image, quality_for_bpp
 from .degrade import (
     JPEG,
     Blur,
@@ -33,9 +35,12 @@ from .viz import compare
 
 __all__ = [
     "CLASSICAL_CHOICE",
+    "CODEC_LEVELS",
     "DISTORTIONS",
     "LR_MAKERS",
     "RESTORATION_LEVELS",
+    "codec_compare",
+    "codec_explorer_figure",
     "degrade_and_upscale",
     "distort",
     "distortion_metrics",
@@ -341,3 +346,68 @@ def restoration_explorer_figure(clean: np.ndarray, kind: str, strength: int, met
         return restoration_figure(clean, task, learned[kind],
                                   getattr(learned[kind], "__name__", "learned"))
     raise ValueError(f"method must be 'none', 'classical' or 'learned', got {method!r}.")
+
+
+#: The qualities of unit 07's explorer, rate level 1 (fewest bits) to 4, per standard codec:
+#: about the rates of the shipped learned codecs (0.2-1 bpp on the held-out photos).
+#: JPEG 2000's quality is its target PSNR in dB.
+CODEC_LEVELS = {"jpeg": (8, 20, 40, 70), "jpeg444": (8, 20, 40, 70), "webp": (5, 20, 45, 75),
+                "jpeg2000": (26, 29, 32, 35), "avif": (20, 35, 50, 65)}
+
+
+def codec_compare(image: np.ndarray, codec: str, level: int,
+                  learned: list[LearnedCodec]) -> dict:
+    """Code ``image`` with ``codec`` at rate ``level`` (1 fewest bits to 4), and with JPEG
+    (4:2:0) at the highest quality whose file is no larger: unit 07's comparison at equal
+    rate, on real files.
+
+    Parameters
+    ----------
+    image : an RGB image
+    codec : a standard codec of :data:`CODEC_LEVELS`, or ``"learned"``
+    level : 1 to 4: the codec's quality :data:`CODEC_LEVELS` ``[codec][level - 1]``, or the
+        ``level``-th of ``learned`` (the shipped codecs, lowest rate first)
+    learned : the learned codecs (:func:`course_utils.zoo.load_codec`), lowest rate first
+
+    Returns
+    -------
+    dict with ``"original"`` (uint8 RGB), ``"decoded"`` and ``"jpeg"`` (the decoded images),
+    ``"label"``, and ``"row"`` / ``"jpeg_row"`` (:func:`~course_utils.compression.measure.
+    code_image`: bytes, bpp, PSNR, SSIM, times).
+    """
+    if level not in (1, 2, 3, 4):
+        raise ValueError(f"level must be 1 (fewest bits) to 4, got {level!r}.")
+    if codec == "learned":
+        if len(learned) < level:
+            raise ValueError(f"level {level} needs {level} learned codecs; got {len(learned)}.")
+        chosen, quality, label = learned[level - 1], None, learned[level - 1].name
+    elif codec in CODEC_LEVELS:
+        quality = CODEC_LEVELS[codec][level - 1]
+        chosen, label = get_codec(codec), f"{codec} (quality {quality})"
+    else:
+        raise ValueError(f"codec must be 'learned' or one of {sorted(CODEC_LEVELS)}, got "
+                         f"{codec!r}.")
+    row, _, decoded = code_image(chosen, image, quality)
+    original = to_uint8(check_image(image, "image"))
+    jpeg = get_codec("jpeg")
+    jpeg_quality = quality_for_bpp(jpeg, original, row["bpp"])
+    jpeg_row, _, jpeg_decoded = code_image(jpeg, original, jpeg_quality)
+    return {"original": original, "decoded": decoded, "jpeg": jpeg_decoded, "label": label,
+            "row": row, "jpeg_row": jpeg_row}
+
+
+def codec_explorer_figure(image: np.ndarray, codec: str, level: int,
+                          learned: list[LearnedCodec]) -> object:
+    """What unit 07's explorer draws: :func:`codec_compare`'s decoded image beside JPEG at
+    the same rate and the original, each captioned with its bpp and PSNR / SSIM, zoomed on a
+    centred square of a quarter of the image's side; returns the figure."""
+    out = codec_compare(image, codec, level, learned)
+    h, w = out["original"].shape[:2]
+    side = min(h, w) // 4
+    jpeg_label = f"JPEG at the same rate (quality {out['jpeg_row']['quality']})"
+    captions = {label: f"{r['bpp']:.3f} bpp, {r['psnr']:.2f} dB / {r['ssim']:.4f}"
+                for label, r in ((out["label"], out["row"]), (jpeg_label, out["jpeg_row"]))}
+    return compare({out["label"]: out["decoded"], jpeg_label: out["jpeg"],
+                    "original": out["original"]},
+                   zoom=((h - side) // 2, (w - side) // 2, side, side), captions=captions,
+                   title="the same photo at (about) the same file size")

@@ -7,10 +7,10 @@
 
 The shipped files live in ``course_utils/assets/`` (package data, so that a wheel has them):
 ``registry.tsv`` and ``models/<name>.safetensors``. The script also rewrites each model card
-(``models/<name>.md``) from the facts stored in its checkpoint, with its SHA-256 and, if given,
-its row of ``benchmarks/inference.py --json``, and the table of shipped models in README.md
-(between its ``<!-- models-table -->`` markers). It always works on the checkout's
-``course_utils/assets/``, whatever ``COURSE_DATA_DIR`` says.
+(``models/<name>.md``) from the facts stored in its checkpoint, with its SHA-256 and its row
+of ``benchmarks/inference.py --json`` (without ``--inference``: the speed the card already
+states), and the tables of shipped models in README.md (between their markers). It always
+works on the checkout's ``course_utils/assets/``, whatever ``COURSE_DATA_DIR`` says.
 
 ``--rescore NAME ...`` re-measures the held-out scores of those restoration models and of their
 baselines with this checkout's code, on this machine (after a change to a baseline, or to
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -51,7 +52,8 @@ LICENCE = "trained by the course from the natural photos listed in course_utils/
 #: README's tables between these markers: the SR source models, the restoration models.
 TABLES = {"sr": ("<!-- models-table -->", "<!-- /models-table -->"),
           "restoration": ("<!-- restoration-models-table -->",
-                          "<!-- /restoration-models-table -->")}
+                          "<!-- /restoration-models-table -->"),
+          "codec": ("<!-- codec-models-table -->", "<!-- /codec-models-table -->")}
 
 
 def models_table(cards: list[dict], speeds: dict) -> str:
@@ -90,6 +92,41 @@ def restoration_table(cards: list[dict]) -> str:
             lines.append(f"| | | | {method} | {b['psnr']:.2f} / {b['ssim']:.4f} | "
                          f"{b['seconds']:.3f} | |")
     return "\n".join(lines)
+
+
+def codec_table(cards: list[dict]) -> str:
+    """The README's table of learned codecs: the rate of their files and the estimate, the
+    quality, and JPEG (4:2:0) at the same rate on each held-out photo."""
+    lines = ["| model | lambda | parameters | bpp (file) | estimated bpp | PSNR / SSIM "
+             "| JPEG at the same rate: bpp, PSNR / SSIM | gain (dB) | encode + decode (s) "
+             "| training |",
+             "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
+    for card in sorted(cards, key=lambda c: get_task(c["task"]).lmbda):
+        h, jpeg = card["heldout"], card["heldout"]["baselines"]["jpeg"]
+        lines.append(f"| {card['model']}_{card['task']} | {get_task(card['task']).lmbda:g} | "
+                     f"{card['parameters']:,} | {h['bpp']:.3f} | {h['estimated_bpp']:.3f} | "
+                     f"{h['psnr']:.2f} / {h['ssim']:.4f} | {jpeg['bpp']:.3f}, "
+                     f"{jpeg['psnr']:.2f} / {jpeg['ssim']:.4f} | "
+                     f"{h['psnr'] - jpeg['psnr']:+.2f} | {h['seconds']:.2f} | "
+                     f"{training_seconds(card) / 60:.0f} min |")
+    return "\n".join(lines)
+
+
+#: A card's inference line (what ``model_card`` writes), read back when no JSON is given.
+_INFERENCE_LINE = re.compile(
+    r"- \*\*Inference\*\* \(`benchmarks/inference.py`\): (?P<images_per_s>[0-9.]+) images/s "
+    r"for a (?P<size>[0-9]+)x[0-9]+ RGB output, peak memory (?P<peak_mib>[0-9.]+) MiB "
+    r"\(whole process, torch included\), (?P<device_name>.+)\.$", re.MULTILINE)
+
+
+def previous_speed(card_path: Path) -> dict | None:
+    """The inference speed a model card already states, so that re-registering without
+    ``--inference`` keeps it (``None`` if the card has none)."""
+    match = _INFERENCE_LINE.search(card_path.read_text()) if card_path.exists() else None
+    if match is None:
+        return None
+    return {"images_per_s": float(match["images_per_s"]), "size": int(match["size"]),
+            "peak_mib": float(match["peak_mib"]), "device_name": match["device_name"]}
 
 
 def _replace_between(text: str, begin: str, end: str, table: str) -> str:
@@ -142,6 +179,8 @@ def main() -> int:
         _, card = load_checkpoint(path, sha256=digest)
         cards.append(card)
         speed = speeds.get((name, scale)) if scale > 1 else None
+        if scale > 1 and not args.inference:
+            speed = speeds[(name, scale)] = previous_speed(path.with_suffix(".md"))
         write_text(path.with_suffix(".md"), model_card(card, digest, speed))
         print(f"{relative}: {digest}")
     write_text(registry, "\n".join(lines) + "\n")  # atomic: a crash leaves the old registry
@@ -149,8 +188,11 @@ def main() -> int:
     text = readme.read_text()
     sr_cards = [c for c in cards if c["scale"] > 1]
     text = _replace_between(text, *TABLES["sr"], models_table(sr_cards, speeds))
-    text = _replace_between(text, *TABLES["restoration"],
-                            restoration_table([c for c in cards if c["scale"] == 1]))
+    codec_cards = [c for c in cards  # (the SR cards predate the "task" key)
+                   if "task" in c and get_task(c["task"]).kind == "compress"]
+    text = _replace_between(text, *TABLES["restoration"], restoration_table(
+        [c for c in cards if c["scale"] == 1 and c not in codec_cards]))
+    text = _replace_between(text, *TABLES["codec"], codec_table(codec_cards))
     write_text(readme, text)
     print("updated the models tables in README.md")
     return 0

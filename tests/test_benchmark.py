@@ -94,7 +94,7 @@ def test_compression_benchmark_measures_curves_bd_rate_and_a_learned_codec(tmp_p
     out_json, figure = tmp_path / "rd.json", tmp_path / "rd.png"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "compression.py"), "--codecs", "jpeg",
-         "jpeg444", "--checkpoints", str(checkpoint), "--json", str(out_json),
+         "jpeg444", "--learned", str(checkpoint), "--json", str(out_json),
          "--figure", str(figure)],
         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
     )
@@ -108,11 +108,11 @@ def test_compression_benchmark_measures_curves_bd_rate_and_a_learned_codec(tmp_p
     assert all(a["bpp"] < b["bpp"] for a, b in zip(jpeg[:-1], jpeg[1:], strict=True))
     # 4:4:4 keeps the chroma at full size: more bits than 4:2:0 at equal PSNR
     assert result["bd_rate_vs_jpeg"]["jpeg444"] > 0
-    assert result["equal_rate"][str(checkpoint)]["baselines"]["jpeg"]["bpp"] > 0
+    assert result["equal_rate"][checkpoint.name]["baselines"]["jpeg"]["bpp"] > 0
     assert figure.stat().st_size > 0
 
     save_checkpoint(checkpoint, get_model("factorized-codec", N=8, M=8), {"task": "sr-x2"})
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compression.py"),
-                           "--codecs", "jpeg", "--checkpoints", str(checkpoint)],
+                           "--codecs", "jpeg", "--learned", str(checkpoint)],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
     assert proc.returncode == 2 and "holds no learned codec" in proc.stderr

@@ -91,6 +91,22 @@ def test_the_bytes_written_agree_with_the_estimated_rate(codec, photo):
     assert abs(measured - result.estimated_bits) / result.estimated_bits < 0.03
 
 
+def test_a_latent_channel_that_training_switched_off_still_codes(photo):
+    # at low rates training turns channels off: all their mass on one integer, and a range
+    # coder refuses a one-symbol table ("not normalizable")
+    torch.manual_seed(0)
+    codec = get_model("factorized-codec", N=16, M=24).eval()
+    with torch.no_grad():
+        codec.g_a[-1].weight[0], codec.g_a[-1].bias[0] = 0.0, 0.0
+        for matrix in codec.entropy_model.matrices:
+            matrix[0] = 30.0  # a step of a CDF at 0
+    low, pmfs = codec.entropy_model.tables()
+    assert int(low[0]) <= 0 < int(low[0]) + len(pmfs[0]) and len(pmfs[0]) >= 2
+    assert pmfs[0].max() > 1 - 1e-6
+    result = compress(codec, photo)
+    np.testing.assert_array_equal(decompress(codec, result.data), result.reconstruction)
+
+
 def test_a_codec_survives_a_checkpoint_and_still_decodes_its_files(codec, photo, tmp_path):
     result = compress(codec, photo)
     save_checkpoint(tmp_path / "codec.safetensors", codec)

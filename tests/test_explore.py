@@ -169,3 +169,32 @@ def test_super_resolve_compare_scores_bicubic_and_model():
     assert sharp.shape == out["lr"].shape and np.abs(sharp - out["lr"]).max() > 0
     with pytest.raises(ValueError, match="lr_maker must be one of"):
         super_resolve_compare(hr, model, "opencv")
+
+
+def test_codec_compare_codes_real_files_and_jpeg_at_no_more_bytes():
+    from course_utils.compression import LearnedCodec, decompress
+    from course_utils.explore import CODEC_LEVELS, codec_compare, codec_explorer_figure
+
+    image = to_uint8(make_smooth(64, 80, 3, seed=5))
+    learned = [LearnedCodec(get_model("factorized-codec", N=8, M=8).eval(), f"tiny {k}")
+               for k in range(2)]
+    out = codec_compare(image, "learned", 2, learned)
+    assert out["label"] == "tiny 1" and out["row"]["estimated_bpp"] > 0
+    data = learned[1].encode(image)
+    np.testing.assert_array_equal(out["decoded"], decompress(learned[1].model, data))
+    # an untrained codec writes almost nothing: JPEG cannot match it and takes its lowest
+    assert out["row"]["bytes"] < out["jpeg_row"]["bytes"] and out["jpeg_row"]["quality"] == 1
+    photo = center_crop(domain_images("natural", "heldout")["coffee"], 192)
+    webp = codec_compare(photo, "webp", 3, learned)
+    assert webp["row"]["quality"] == CODEC_LEVELS["webp"][2]
+    assert webp["jpeg_row"]["bytes"] <= webp["row"]["bytes"]  # JPEG at no more bytes
+    low, high = (codec_compare(image, "jpeg", k, learned)["row"] for k in (1, 4))
+    assert low["bytes"] < high["bytes"] and low["psnr"] < high["psnr"]
+    with pytest.raises(ValueError, match="level 3 needs 3 learned codecs"):
+        codec_compare(image, "learned", 3, learned)
+    with pytest.raises(ValueError, match="level must be 1"):
+        codec_compare(image, "jpeg", 5, learned)
+    with pytest.raises(ValueError, match="codec must be 'learned' or one of"):
+        codec_compare(image, "png", 1, learned)
+    fig = codec_explorer_figure(image, "jpeg", 2, learned)
+    assert "same rate" in " ".join(ax.get_title() for ax in fig.axes)

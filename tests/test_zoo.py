@@ -37,16 +37,20 @@ from course_utils.zoo import (
     SHIPPED,
     Recipe,
     default_recipe,
+    load_codec,
     load_pretrained,
     pretrain,
     shipped_model,
     zoo_rows,
 )
 from course_utils.zoo.cards import training_seconds
+from course_utils.zoo.recipes import codec_heldout_scores
 
 TINY = Recipe(steps=20, epochs=2, batch_size=8, patch_lr=8, threads=None)
 SR_SHIPPED = [m for m in SHIPPED if get_task(m.task).scale > 1]
-RESTORATION_SHIPPED = [m for m in SHIPPED if get_task(m.task).scale == 1]
+RESTORATION_SHIPPED = [m for m in SHIPPED
+                       if get_task(m.task).scale == 1 and get_task(m.task).kind != "compress"]
+CODEC_SHIPPED = [m for m in SHIPPED if get_task(m.task).kind == "compress"]
 HEADER = "name\turl\tsha256\tlicence\n"
 
 
@@ -165,7 +169,11 @@ def test_load_pretrained_unknown(name):
 def test_shipped_names_files_and_tasks():
     assert [m.name for m in SHIPPED] == ["espcn_x2", "espcn_x3", "espcn_x4",
                                          "fsrcnn_x2", "fsrcnn_x3", "fsrcnn_x4",
-                                         "dncnn_denoise-25-gray", "dncnn_jpeg-10-gray"]
+                                         "dncnn_denoise-25-gray", "dncnn_jpeg-10-gray",
+                                         "factorized-codec_compress-0.0018",
+                                         "factorized-codec_compress-0.0035",
+                                         "factorized-codec_compress-0.0067",
+                                         "factorized-codec_compress-0.025"]
     espcn_x3 = shipped_model("espcn_x3")
     assert espcn_x3.file == "models/espcn_x3.safetensors" and espcn_x3.task == "sr-x3"
     assert espcn_x3.path == data_dir() / "models" / "espcn_x3.safetensors"
@@ -256,11 +264,42 @@ def test_shipped_restoration_models_beat_the_input_and_the_scikit_image_baseline
             assert card["psnr"] > scores["psnr"], method
 
 
+def test_shipped_codecs_reproduce_their_cards_and_trade_rate_for_quality(heldout):
+    scores = []
+    for shipped in CODEC_SHIPPED:
+        codec, lmbda = load_codec(shipped.name)
+        card = load_pretrained(shipped.name)[1]["heldout"]
+        measured = codec_heldout_scores(codec.model, heldout)
+        # the same bytes on disk and the same decoded images as when the card was written
+        assert measured["bpp"] == card["bpp"]
+        assert measured["psnr"] == pytest.approx(card["psnr"], abs=0.01)
+        assert measured["baselines"]["jpeg"]["bpp"] == card["baselines"]["jpeg"]["bpp"]
+        # the entropy model's estimate is the rate of the file, within 2 %
+        assert measured["estimated_bpp"] == pytest.approx(measured["bpp"], rel=0.02)
+        assert lmbda == get_task(shipped.task).lmbda
+        scores.append((lmbda, measured["bpp"], measured["psnr"]))
+    # a larger lambda weighs distortion more: more bits, higher PSNR
+    scores.sort()
+    for (_, bpp_a, psnr_a), (_, bpp_b, psnr_b) in zip(scores[:-1], scores[1:], strict=True):
+        assert bpp_a < bpp_b and psnr_a < psnr_b
+
+
+def test_load_codec_refuses_a_model_that_is_not_a_codec(tmp_path):
+    with pytest.raises(ValueError, match="espcn_x3 is not a codec; the shipped codecs are "
+                                         "factorized-codec_compress-0.0018"):
+        load_codec("espcn_x3")
+    path = tmp_path / "sr.safetensors"
+    save_checkpoint(path, get_model("espcn", scale=2), {"task": "sr-x2"})
+    with pytest.raises(ValueError, match="sr.safetensors holds no learned codec"):
+        load_codec(path)
+
+
 def test_zoo_rows_describe_the_shipped_files():
     rows = zoo_rows()
-    assert len(rows) == 8
+    assert len(rows) == 12
     assert [r["name"] for r in rows] == [m.name for m in SHIPPED]
-    strengths = {"denoise-25-gray": "25-gray", "jpeg-10-gray": "10-gray"}
+    strengths = {"denoise-25-gray": "25-gray", "jpeg-10-gray": "10-gray"} | {
+        f"compress-{lmbda}": lmbda for lmbda in ("0.0018", "0.0035", "0.0067", "0.025")}
     for row, shipped in zip(rows, SHIPPED, strict=True):
         scale = get_task(shipped.task).scale
         assert row["architecture"] == shipped.architecture

@@ -13,12 +13,12 @@ in :mod:`course_utils.models.codec`, built through the one model registry.
 """
 
 from .bitstream import Compressed, compress, decompress
-from .codecs import CODECS, PillowCodec, available_codecs, get_codec
+from .codecs import CODECS, CURVE_QUALITIES, PillowCodec, available_codecs, get_codec
 from .entropy import FactorizedPrior, quantize
 from .measure import CodingResult, LearnedCodec, code_image, code_images, quality_for_bpp
 from .rd import RateDistortionLoss, bd_rate, bits_per_pixel, estimated_bits
 
-__all__ = ["CODECS", "CodingResult", "Compressed", "FactorizedPrior", "LearnedCodec",
-           "PillowCodec", "RateDistortionLoss", "available_codecs", "bd_rate", "bits_per_pixel",
-           "code_image", "code_images", "compress", "decompress", "estimated_bits", "get_codec",
-           "quality_for_bpp", "quantize"]
+__all__ = ["CODECS", "CURVE_QUALITIES", "CodingResult", "Compressed", "FactorizedPrior",
+           "LearnedCodec", "PillowCodec", "RateDistortionLoss", "available_codecs", "bd_rate",
+           "bits_per_pixel", "code_image", "code_images", "compress", "decompress",
+           "estimated_bits", "get_codec", "quality_for_bpp", "quantize"]

@@ -28,7 +28,7 @@ from PIL import Image, features
 from ..checks import check_image
 from ..images import as_rgb, to_uint8
 
-__all__ = ["CODECS", "PillowCodec", "available_codecs", "get_codec"]
+__all__ = ["CODECS", "CURVE_QUALITIES", "PillowCodec", "available_codecs", "get_codec"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,14 @@ CODECS: dict[str, PillowCodec] = {c.name: c for c in (
                 {"quality_mode": "dB", "irreversible": True}, quality_option="quality_layers"),
     PillowCodec("avif", "AVIF", "avif", (0, 100), ".avif"),
 )}
+
+
+#: The qualities of each codec's rate-distortion curve in unit 07 and
+#: ``benchmarks/compression.py``: from about 0.1 to about 1.7 bpp on the held-out photos
+#: (JPEG 2000's quality is its target PSNR in dB).
+CURVE_QUALITIES = {"jpeg": (5, 10, 20, 35, 50, 75), "jpeg444": (5, 10, 20, 35, 50, 75),
+                   "webp": (5, 20, 40, 60, 80), "jpeg2000": (24, 27, 30, 33, 36),
+                   "avif": (10, 25, 40, 55, 70)}
 
 
 def available_codecs() -> list[str]:

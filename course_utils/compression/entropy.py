@@ -112,8 +112,9 @@ class FactorizedPrior(nn.Module):
 
         Returns ``(low, pmfs)``: ``low[c]`` is the smallest integer of channel ``c``'s
         support and ``pmfs[c]`` the probabilities of ``low[c], low[c] + 1, ...`` up to the
-        largest integer whose bin holds more than ``tail``; the integers below and above
-        hold less than ``tail`` of the mass each.
+        largest integer whose bin holds more than ``tail`` (at least two integers, the
+        least a range coder takes); the integers below and above hold less than ``tail``
+        of the mass each.
 
         Parameters
         ----------
@@ -131,8 +132,18 @@ class FactorizedPrior(nn.Module):
         for c in range(self.channels):
             index = torch.nonzero((upper[c] > cut) & (lower[c] < -cut)).flatten()
             first, last = (int(index[0]), int(index[-1])) if len(index) else (limit, limit)
+            if not mass[c, first:last + 1].nan_to_num().sum() > 0:  # a degenerate density
+                # (all its mass lost in float32): centre the support on its median
+                first = last = int(torch.argmin((lower[c] + upper[c]).abs()))
+            # at least two integers: a channel that training switched off puts all its mass
+            # on one, and a range coder cannot use a one-symbol table
+            if first == last:
+                first, last = (first, first + 1) if first < 2 * limit else (first - 1, first)
+            pmf = torch.nan_to_num(mass[c, first:last + 1].double(), nan=0.0)
+            if not pmf.sum() > 0:
+                pmf[0] = 1.0
             low.append(int(grid[first]))
-            pmfs.append(mass[c, first:last + 1].double().numpy())
+            pmfs.append(pmf.numpy())
         return torch.tensor(low), pmfs
 
 
@@ -140,5 +151,6 @@ def _bin_mass(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
     """:math:`\\sigma(u) - \\sigma(l)` of logits :math:`l \\le u`, computed in the tail where
     the sigmoids are far from 1 (CompressAI's trick): for large values,
     :math:`\\sigma(-l) - \\sigma(-u)` is the same number without the loss of precision."""
-    sign = -torch.sign(lower + upper).detach()
+    # (where l + u = 0 either form is exact; torch.sign would give 0 there, and a mass of 0)
+    sign = torch.where(lower + upper > 0, -1.0, 1.0).to(lower).detach()
     return torch.abs(torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower))

@@ -14,5 +14,6 @@ unit03      unit 03: ESPCN's parameters, width against accuracy, FSRCNN's cost,
 unit04      unit 04: unfreezing stage by stage, another backbone, training-set size
 unit05      unit 05: windows, the strength of L2-SP, a third domain
 unit06      unit 06: estimating sigma, J-invariance, the learned alpha of another task
+unit07      unit 07: an autoencoder's code size, the estimated rate, JPEG at equal rate
 ==========  =====================================================================
 """
