@@ -91,9 +91,9 @@ RECIPES = {
     # norm 1 as CompressAI's train.py does: unclipped, lr 1e-3 diverged within 600 steps.
     # With clipping and the mid-gray decoder start the first 800 steps reach the training loss
     # that 8000 unclipped steps at lr 5e-4 with the old zero start reached. It trained the
-    # four shipped codecs (about 54 min each); they stay below JPEG at equal rate on the
-    # held-out photos (their cards, README's codec table): 8000 steps are a small fraction of
-    # the training behind the paper's curves.
+    # four shipped codecs (52-57 min each). On the held-out photos they beat JPEG at equal
+    # rate below about 0.4 bpp and lose above it (their cards, README's codec table): 8000
+    # steps are a small fraction of the training behind the paper's curves.
     "factorized-codec": Recipe(steps=8000, epochs=8, batch_size=8, patch_lr=128, lr=1e-3,
                                clip_grad_norm=1.0),
 }
