@@ -40,6 +40,7 @@ models      ``models.registry``              ``register_model`` / ``get_model`` 
             ``models.encoder_decoder``       U-Net and feature + sub-pixel designs
             ``models.freeze``                which weights train (freezing by stage or layer)
             ``models.complexity``            parameter and MAC counts
+            ``models.compact``               pruning and int8 quantisation after training
             ``models.checkpoint``            safetensors checkpoints of any registered model
 evaluation  ``evaluation.inference``         tiled reconstruction of whole images
             ``evaluation.classical``         the classical restoration baselines
