@@ -19,6 +19,12 @@ Printed:
   photo (the highest quality whose file is no larger), the comparison of the model cards.
   The learned codecs make one curve, labelled by lambda; its BD-rate needs 4 of them.
 
+``--compact NAME`` (default ``factorized-codec_compress-0.0067``; ``--compact`` alone: none)
+then decodes that codec's files with smaller decoders
+(:func:`course_utils.models.compact.smaller_decoders`: int8 weights, int8 kernels, pruned 10,
+30 and 50 %; calibrated on latents of the training photos) and prints what each costs in
+PSNR and saves in bytes (:func:`~course_utils.models.compact.decoder_table`).
+
 ``--figure`` draws the curves (PSNR against bpp). ``--threads`` sets torch's threads for the
 learned codecs. The standard codecs run in C: JPEG, WebP and JPEG 2000 on one thread, AVIF
 (libavif through Pillow) on every core the process may use, so compare times with that in
@@ -50,7 +56,9 @@ from course_utils.compression.measure import (  # noqa: E402
     code_images,
 )
 from course_utils.compression.rd import bd_rate  # noqa: E402
-from course_utils.data import domain_images  # noqa: E402
+from course_utils.data import center_crop, domain_images  # noqa: E402
+from course_utils.images import image_to_tensor  # noqa: E402
+from course_utils.models.compact import decoder_table, smaller_decoders  # noqa: E402
 from course_utils.zoo.cards import hardware  # noqa: E402
 from course_utils.zoo.recipes import codec_heldout_scores  # noqa: E402
 from course_utils.zoo.shipped import load_codec, shipped_codecs  # noqa: E402
@@ -71,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="learned codecs: shipped names or factorized-codec checkpoint "
                              "files, one per lambda (default: the shipped codecs; none if "
                              "given without a value)")
+    parser.add_argument("--compact", nargs="?", const=None,
+                        default="factorized-codec_compress-0.0067", metavar="CODEC",
+                        help="decode this learned codec's files with smaller decoders (int8, "
+                             "pruned); given without a value: skip")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write every point and row here")
     parser.add_argument("--figure", type=Path, help="draw the RD curves here (PNG)")
@@ -138,10 +150,29 @@ def main(argv: list[str] | None = None) -> int:
                       f"{s['baselines']['jpeg']['psnr']:.2f}",
                       f"{s['psnr'] - s['baselines']['jpeg']['psnr']:+.2f}"]
                      for name, s in matched.items()])
+    compact_rows = []
+    if args.compact is not None:
+        try:
+            codec = load_codec(args.compact)[0]
+        except (ValueError, OSError) as err:
+            parser.error(str(err))
+        with torch.no_grad():  # activation ranges from the training photos, never the scored
+            calibration = [torch.round(codec.model.g_a(image_to_tensor(center_crop(im, 256),
+                                                                       "rgb")))
+                           for im in domain_images("natural", "train").values()]
+        compact_rows = decoder_table(codec.model, smaller_decoders(codec.model, calibration),
+                                     images)
+        print(f"\n{codec.name}'s files decoded by smaller decoders (the same bytes)\n")
+        columns = ["decoder", "file (kB)", "deflated (kB)", "PSNR (dB)", "change (dB)",
+                   "decode (ms)"]
+        print_table(columns, [[r["decoder"], f"{r['file (kB)']:.0f}",
+                               f"{r['deflated (kB)']:.0f}", f"{r['PSNR (dB)']:.2f}",
+                               f"{r['change (dB)']:+.2f}", f"{r['decode (ms)']:.0f}"]
+                              for r in compact_rows])
     write_json(args.json, {"images": list(images), "hardware": hardware(),
                            "torch_threads": args.threads, "pillow": PIL.__version__,
                            "points": points, "bd_rate_vs_jpeg": bd, "equal_rate": matched,
-                           "rows": rows})
+                           "rows": rows, "smaller_decoders": compact_rows})
     if args.figure is not None:
         fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
         for codec, curve in curves.items():

@@ -57,6 +57,8 @@ experiments ``experiments.runner``           arms, data, ``run_arms``, ``summari
             ``experiments.transfer``         unit 04's experiment
             ``experiments.crossdomain``      unit 05's experiment
             ``experiments.restoration``      unit 06's experiment
+            ``experiments.autoencoder``      unit 07's studies: optimiser, learning rate,
+                                             batch, loss, capacity, overfitting
 notebooks   ``explore``                      plain functions behind the explorers
             ``widgets``                      the one ipywidgets pattern of the explorers
             ``exercises.common``             the protocol of the exercise checks: wait for

@@ -94,8 +94,8 @@ def test_compression_benchmark_measures_curves_bd_rate_and_a_learned_codec(tmp_p
     out_json, figure = tmp_path / "rd.json", tmp_path / "rd.png"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "compression.py"), "--codecs", "jpeg",
-         "jpeg444", "--learned", str(checkpoint), "--json", str(out_json),
-         "--figure", str(figure)],
+         "jpeg444", "--learned", str(checkpoint), "--compact", str(checkpoint),
+         "--json", str(out_json), "--figure", str(figure)],
         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -110,6 +110,10 @@ def test_compression_benchmark_measures_curves_bd_rate_and_a_learned_codec(tmp_p
     assert result["bd_rate_vs_jpeg"]["jpeg444"] > 0
     assert result["equal_rate"][checkpoint.name]["baselines"]["jpeg"]["bpp"] > 0
     assert figure.stat().st_size > 0
+    assert "decoded by smaller decoders (the same bytes)" in proc.stdout
+    smaller = {r["decoder"]: r for r in result["smaller_decoders"]}
+    assert {"float32", "int8 weights", "pruned 50%"} <= set(smaller)
+    assert smaller["int8 weights"]["file (kB)"] < smaller["float32"]["file (kB)"]
 
     save_checkpoint(checkpoint, get_model("factorized-codec", N=8, M=8), {"task": "sr-x2"})
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compression.py"),

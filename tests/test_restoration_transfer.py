@@ -28,6 +28,7 @@ from course_utils.experiments.restoration import (
 )
 from course_utils.experiments.runner import ExperimentData, run_arms
 from course_utils.models import get_model, load_checkpoint, save_checkpoint
+from course_utils.models.codec import ConvAutoencoder
 from course_utils.models.fusion import copy_sr_features
 from course_utils.training.loop import fit
 from course_utils.training.noise2self import Noise2Self, mask_pixels_out
@@ -262,7 +263,10 @@ def test_restoration_arms_build_what_they_say():
     unet = arms["U-Net, ImageNet frozen"].build()
     assert unet.scale == 1 and arms["U-Net, ImageNet frozen"].mode == "rgb"
     assert not any(p.requires_grad for p in unet.encoder.parameters())
-    assert [a.name for a in restoration_arms(unet=False)] == list(arms)[:3]
+    dae = arms["denoising autoencoder"]
+    assert isinstance(dae.build(), ConvAutoencoder) and dae.build().channels == 1
+    assert dae.mode == "y"
+    assert [a.name for a in restoration_arms(unet=False, autoencoder=False)] == list(arms)[:3]
 
 
 def test_fusion_arms_freeze_the_pretrained_stream_and_learn_alpha_faster():

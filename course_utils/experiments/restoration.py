@@ -59,7 +59,7 @@ def _from_source(source: str, frozen: bool) -> Callable[[], nn.Module]:
 
 def restoration_arms(source: str = "espcn_x3", lr: float = 1e-3, unet: bool = True,
                      backbone: str = "efficientnet_lite0", encoder_lr_factor: float = 0.1,
-                     width: int = 16) -> list[Arm]:
+                     width: int = 16, autoencoder: bool = True) -> list[Arm]:
     """The transfer arms of unit 06, all trained on the same pairs.
 
     - ``"scratch"``: :class:`~course_utils.models.fusion.FeatureRestorer`, random weights;
@@ -68,7 +68,12 @@ def restoration_arms(source: str = "espcn_x3", lr: float = 1e-3, unet: bool = Tr
     - ``"SR source, frozen"``: those layers kept fixed, only the head trains;
     - with ``unet``, unit 04's ``backbone-unet`` at scale 1 (RGB: a gray image is repeated),
       ``"U-Net, random encoder"``, ``"U-Net, ImageNet frozen"`` and
-      ``"U-Net, ImageNet fine-tuned"`` (encoder at ``encoder_lr_factor * lr``).
+      ``"U-Net, ImageNet fine-tuned"`` (encoder at ``encoder_lr_factor * lr``);
+    - with ``autoencoder``, ``"denoising autoencoder"``: unit 07's
+      :class:`~course_utils.models.codec.ConvAutoencoder` (a code of 16 maps at a quarter of
+      each side, no skip connection), random weights, trained on the same noisy/clean pairs
+      (Vincent et al. 2008): it rebuilds the whole image through its bottleneck, where the
+      other arms predict only the noise.
     """
     arms = [Arm("scratch", lambda: get_model("feature-restorer"), lr=lr, mode="y"),
             Arm("SR source, fine-tuned", _from_source(source, frozen=False), lr=lr, mode="y"),
@@ -85,6 +90,10 @@ def restoration_arms(source: str = "espcn_x3", lr: float = 1e-3, unet: bool = Tr
                 optimizer=lambda m: torch.optim.Adam(param_groups(m, lr,
                                                                   encoder_lr_factor * lr))),
         ]
+    if autoencoder:
+        arms.append(Arm("denoising autoencoder",
+                        lambda: get_model("autoencoder", channels=1, code_channels=16,
+                                          levels=2), lr=lr, mode="y"))
     return arms
 
 

@@ -74,6 +74,9 @@ class Arm:
     mode : {"rgb", "y"}
         The channels the model takes (:class:`course_utils.data.pairs.PairedPatches`); the
         default is RGB, as unit 04's networks. Give ``mode="y"`` for the Y-channel models.
+    keep_best : bool
+        Keep the weights of the best validation epoch (early stopping, the default) or, if
+        False, the last ones (what training without that remedy gives; unit 07).
     """
 
     name: str
@@ -83,6 +86,7 @@ class Arm:
     loss: str | Callable[[nn.Module], Callable] = "mse"
     data: str = "paired"
     mode: str = "rgb"
+    keep_best: bool = True
 
     def __post_init__(self) -> None:
         if self.data not in DATA:
@@ -140,7 +144,8 @@ class ExperimentData:
     :mod:`course_utils.data.catalogue`; unit 04 validates on the bottom strips of its training
     photos). Training batches are
     ``batch`` random patches of ``patch_lr`` input pixels per side
-    (:class:`~course_utils.data.pairs.PairedPatches`), ``steps_per_epoch`` per epoch.
+    (:class:`~course_utils.data.pairs.PairedPatches`), ``steps_per_epoch`` per epoch, with
+    random flips and 90-degree rotations unless ``augment`` is False.
     """
 
     name: str
@@ -151,6 +156,7 @@ class ExperimentData:
     patch_lr: int = 16
     batch: int = 16
     steps_per_epoch: int = 50
+    augment: bool = True
 
     def __post_init__(self) -> None:
         self.task = get_task(self.task)
@@ -186,7 +192,8 @@ class ExperimentData:
         images = [self.train[n] for n in names]
         if _check_data(data) == "noisy":  # one fixed noisy shot of each training photo
             return DataLoader(NoisyPatches(self._noisy_only(images), self.patch_lr, mode,
-                                           self.steps_per_epoch * self.batch, seed=seed),
+                                           self.steps_per_epoch * self.batch,
+                                           augment=self.augment, seed=seed),
                               batch_size=self.batch)
         if data == "self-supervised":  # the training inputs and the held-out inputs
             patch = self.patch_lr * self.task.scale
@@ -194,7 +201,7 @@ class ExperimentData:
                       if min(im.shape[:2]) >= patch]
         patches = PairedPatches(images, self.task, patch_size=self.patch_lr * self.task.scale,
                                 mode=mode, samples_per_epoch=self.steps_per_epoch * self.batch,
-                                seed=seed)
+                                augment=self.augment, seed=seed)
         return DataLoader(patches, batch_size=self.batch)
 
     def val_pairs(self, data: str = "paired", mode: str = "y") -> list:
@@ -223,7 +230,8 @@ def train_and_score(arm: Arm, loader: Iterable, val_pairs: list,
     optimizer = arm.optimizer(model) if arm.optimizer is not None else None
     start = time.perf_counter()
     history = fit(model, loader, val_pairs, epochs=epochs, lr=arm.lr, loss=arm.make_loss(model),
-                  optimizer=optimizer, keep_best=arm.data != "noisy", border=task.border,
+                  optimizer=optimizer, keep_best=arm.keep_best and arm.data != "noisy",
+                  border=task.border,
                   device=device, progress=progress)
     seconds = time.perf_counter() - start
     model = model.cpu().eval()

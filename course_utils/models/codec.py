@@ -151,6 +151,9 @@ class ConvAutoencoder(nn.Module):
         Stride-2 stages: the code is ``2**levels`` times smaller on each side.
     features : int
         Channels of the first stage; each further stage doubles them, up to 4x.
+    sigmoid : bool
+        End with a sigmoid, so that every output value is in (0, 1): what a binary
+        cross-entropy loss needs (``loss="bce"``). The default output is linear.
 
     References
     ----------
@@ -163,7 +166,7 @@ class ConvAutoencoder(nn.Module):
     scale = 1
 
     def __init__(self, channels: int = 3, code_channels: int = 16, levels: int = 2,
-                 features: int = 32) -> None:
+                 features: int = 32, sigmoid: bool = False) -> None:
         super().__init__()
         widths = [channels] + [features * min(2**k, 4) for k in range(levels)]
         encoder = []
@@ -177,6 +180,8 @@ class ConvAutoencoder(nn.Module):
                         nn.ReLU(inplace=True), nn.Conv2d(cin, cout, 3, padding=1)]
             if cout != channels:
                 decoder.append(nn.ReLU(inplace=True))
+        if sigmoid:
+            decoder.append(nn.Sigmoid())
         self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)
         self.channels, self.stride = channels, 2**levels
 
@@ -193,10 +198,10 @@ class ConvAutoencoder(nn.Module):
                 limits={"channels": {1, 3}, "code_channels": (1, 256), "levels": (1, 4),
                         "features": (4, 128)})
 def autoencoder(channels: int = 3, code_channels: int = 16, levels: int = 2,
-                features: int = 32) -> ConvAutoencoder:
+                features: int = 32, sigmoid: bool = False) -> ConvAutoencoder:
     """A plain convolutional autoencoder (a bottleneck of ``code_channels`` maps at
-    ``1 / 2**levels`` of the size)."""
-    return ConvAutoencoder(channels, code_channels, levels, features)
+    ``1 / 2**levels`` of the size; ``sigmoid``: outputs in (0, 1), for a BCE loss)."""
+    return ConvAutoencoder(channels, code_channels, levels, features, sigmoid)
 
 
 @register_model("factorized-codec", task="compression",

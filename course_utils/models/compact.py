@@ -13,6 +13,10 @@ unit 07 measures on the learned codec's decoder :math:`g_s`:
   in float32), and :func:`quantize_static_int8` goes further with PyTorch's
   ``torch.ao.quantization``: int8 weights *and* int8 activations, with int8 kernels.
 
+:func:`smaller_decoders` makes each of these from a learned codec's decoder and
+:func:`decoder_table` measures them on real files: the same bytes (the encoder is unchanged),
+decoded by each decoder, with PSNR, the decoder's size and its decode time.
+
 Examples
 --------
 >>> import torch
@@ -26,15 +30,19 @@ from __future__ import annotations
 import copy
 import warnings
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import torch
 from safetensors.torch import save
 from torch import nn
 from torch.nn.utils import prune
 
-__all__ = ["conv_layers", "int8_state_dict", "int8_weights", "prune_l1", "quantize_int8",
-           "quantize_static_int8", "sparsity", "static_int8_available", "weight_file_bytes"]
+from ..compression.measure import LearnedCodec, code_images
+
+__all__ = ["conv_layers", "decoder_table", "int8_state_dict", "int8_weights", "prune_l1",
+           "quantize_int8", "quantize_static_int8", "smaller_decoders", "sparsity",
+           "static_int8_available", "weight_file_bytes"]
 
 _CONV = (nn.Conv2d, nn.ConvTranspose2d)
 
@@ -241,3 +249,45 @@ def _quantized_weights(model: nn.Module) -> list[torch.Tensor]:
     return [m.weight().int_repr() for m in model.modules()
             if callable(getattr(m, "weight", None)) and hasattr(m, "scale")]
 
+
+def smaller_decoders(codec: nn.Module, calibration: Iterable[torch.Tensor],
+                     prune_amounts: Sequence[float] = (0.1, 0.3, 0.5)) -> dict[str, nn.Module]:
+    """The decoder :math:`g_s` of a learned codec and its smaller versions, by label:
+    ``"float32"`` (itself), ``"int8 weights"`` (:func:`int8_weights`), ``"int8 weights +
+    activations"`` (:func:`quantize_static_int8`, calibrated on ``calibration``, latents of
+    training images; left out where this PyTorch has no quantized engine) and
+    ``"pruned P%"`` for each of ``prune_amounts`` (:func:`prune_l1`)."""
+    g_s = codec.g_s
+    decoders = {"float32": g_s, "int8 weights": int8_weights(g_s)}
+    if static_int8_available():
+        decoders["int8 weights + activations"] = quantize_static_int8(g_s, calibration)
+    for amount in prune_amounts:
+        decoders[f"pruned {amount:.0%}"] = prune_l1(g_s, amount)
+    return decoders
+
+
+def decoder_table(codec: nn.Module, decoders: Mapping[str, nn.Module],
+                  images: Mapping[str, np.ndarray]) -> list[dict]:
+    """Each decoder of ``decoders`` (:func:`smaller_decoders`) on real files: every image
+    compressed by ``codec`` and decoded with that decoder in place of its own.
+
+    Rows: ``decoder``; ``file (kB)`` and ``deflated (kB)``, the decoder's weights as a
+    safetensors file, plain and zip-compressed (:func:`weight_file_bytes`; an int8 decoder
+    as :func:`int8_state_dict` stores it); the files' mean ``bpp`` (the same for every
+    decoder), ``PSNR (dB)``, ``SSIM``, ``change (dB)`` against the first decoder, and the
+    mean ``decode (ms)`` per image (range decoding and the decoder).
+    """
+    rows = []
+    for label, g_s in decoders.items():
+        variant = copy.deepcopy(codec)
+        variant.g_s = g_s  # the same encoder and entropy model: the same files
+        result = code_images(images, LearnedCodec(variant))
+        weights = int8_state_dict(codec.g_s) if label.startswith("int8") else g_s
+        rows.append({"decoder": label, "file (kB)": weight_file_bytes(weights) / 1e3,
+                     "deflated (kB)": weight_file_bytes(weights, deflate=True) / 1e3,
+                     "bpp": result.mean_bpp, "PSNR (dB)": result.mean_psnr,
+                     "SSIM": result.mean_ssim,
+                     "change (dB)": result.mean_psnr - (rows[0]["PSNR (dB)"] if rows
+                                                        else result.mean_psnr),
+                     "decode (ms)": 1000 * result.mean("decode_seconds")})
+    return rows

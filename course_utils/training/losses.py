@@ -1,14 +1,17 @@
-"""Training losses: the pixel ones, SSIM and perceptual (feature) losses.
+"""Training losses: the pixel ones, SSIM and perceptual (feature) losses, a sparse code.
 
-Pixel losses (MSE, L1; :data:`LOSSES`, by name for :func:`course_utils.training.loop.fit`)
-compare images value by value. The two others compare what the eye and a pretrained network
-see:
+Pixel losses (MSE, L1, binary cross-entropy; :data:`LOSSES`, by name for
+:func:`course_utils.training.loop.fit`) compare images value by value. The two others compare
+what the eye and a pretrained network see:
 
 - :class:`SSIMLoss`: :math:`1 - \\mathrm{SSIM}(\\hat y, y)`, with the course's differentiable
   SSIM (:func:`course_utils.metrics.ssim_torch`);
 - :class:`PerceptualLoss`: the mean squared distance between the feature maps of a frozen
   ImageNet backbone, :math:`\\sum_k \\lVert \\phi_k(\\hat y) - \\phi_k(y) \\rVert_2^2 / N_k`
   (Johnson et al., 2016), usually added to a pixel loss with a small weight.
+
+:class:`CodeL1Loss` adds an L1 penalty on an autoencoder's code to a pixel loss: a sparse
+code, one of unit 07's remedies for overfitting.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from ..metrics import ssim_torch
 from ..models.backbones import as_encoder, load_backbone, stage_features
 from ..models.freeze import freeze
 
-__all__ = ["LOSSES", "PerceptualLoss", "SSIMLoss"]
+__all__ = ["LOSSES", "CodeL1Loss", "PerceptualLoss", "SSIMLoss"]
 
 #: Pixel losses by name.
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mse": F.mse_loss,
     "l1": F.l1_loss,
+    # -[y log x + (1 - y) log(1 - x)], each pixel a probability: for [0, 1] images and a
+    # model whose output is one too (a sigmoid last layer); torch refuses values outside
+    "bce": F.binary_cross_entropy,
 }
 
 
@@ -103,3 +109,50 @@ class PerceptualLoss(nn.Module):
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         terms = self.terms(output, target)
         return self.pixel_weight * terms["pixel"] + self.feature_weight * terms["feature"]
+
+
+class CodeL1Loss:
+    """A pixel loss plus an L1 penalty on the code of an autoencoder (a *sparse* code).
+
+    .. math:: \\mathcal{L} = \\ell(\\hat x, x) + \beta \\, \frac{1}{|z|} \\sum_i |z_i|,
+              \\qquad z = E(x)
+
+    The code :math:`z` is read from ``model.encoder``'s output on each forward pass (a
+    forward hook), so the loss works with :func:`~course_utils.training.loop.fit` unchanged:
+    build it for the model being trained, ``CodeL1Loss(model, beta=1e-3)``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model with an ``encoder`` sub-module, e.g.
+        :class:`~course_utils.models.codec.ConvAutoencoder`.
+    beta : float
+        Weight of the penalty (>= 0).
+    pixel : str
+        The pixel loss, a name of :data:`LOSSES`.
+
+    References
+    ----------
+    .. [1] A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford, 2011.
+    .. [2] I. Goodfellow, Y. Bengio, A. Courville, "Deep Learning", MIT Press, 2016,
+           section 14.2.1 (sparse autoencoders).
+    """
+
+    def __init__(self, model: nn.Module, beta: float = 1e-3, pixel: str = "mse") -> None:
+        if not hasattr(model, "encoder"):
+            raise ValueError("CodeL1Loss needs a model with an `encoder` sub-module, such as "
+                             "course_utils.models.codec.ConvAutoencoder.")
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}.")
+        if pixel not in LOSSES:
+            raise ValueError(f"unknown pixel loss {pixel!r}; choose one of {', '.join(LOSSES)}.")
+        self.beta, self.pixel, self.code = beta, LOSSES[pixel], None
+        model.encoder.register_forward_hook(self._keep_code)
+
+    def _keep_code(self, module: nn.Module, inputs, output: torch.Tensor) -> None:
+        self.code = output
+
+    def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.code is None:
+            raise RuntimeError("CodeL1Loss saw no code: call the model before the loss.")
+        return self.pixel(output, target) + self.beta * self.code.abs().mean()
