@@ -99,8 +99,9 @@ def main() -> int:
     results = run_batch_sizes(data, args.batches, epochs=args.epochs, samples_per_epoch=samples,
                               seeds=args.seeds, progress=False)
     out["batch size"] = table(results)
-    show(f"batch size, {samples} patches per epoch ({args.epochs} epochs; the steps are "
-         f"{samples} / batch), Adam lr 1e-3: {budget}", out["batch size"], COLUMNS)
+    show(f"batch size: {samples} patches per epoch, {args.epochs} epochs (the steps are "
+         f"{samples} / batch), Adam lr 1e-3, {args.patch}px, seeds {args.seeds}",
+         out["batch size"], COLUMNS)
 
     tiny = tiny_data(data, args.tiny_crops, args.patch, args.steps)
     results = run_overfitting(tiny, epochs=args.tiny_epochs, seeds=args.seeds, progress=False)

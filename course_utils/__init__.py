@@ -59,6 +59,8 @@ experiments ``experiments.runner``           arms, data, ``run_arms``, ``summari
             ``experiments.restoration``      unit 06's experiment
             ``experiments.autoencoder``      unit 07's studies: optimiser, learning rate,
                                              batch, loss, capacity, overfitting
+            ``experiments.codec_transfer``   unit 07's codecs on medical scans, zero-shot
+                                             and fine-tuned
 notebooks   ``explore``                      plain functions behind the explorers
             ``widgets``                      the one ipywidgets pattern of the explorers
             ``exercises.common``             the protocol of the exercise checks: wait for

@@ -10,6 +10,7 @@ restoration  unit 06: SR-source and ImageNet transfer to restoration, feature fu
              multi-task sharing, the natural-photo denoiser on medical scans
 autoencoder  unit 07: what changes an autoencoder's result (optimiser, learning rate, batch
              size, loss, capacity) and overfitting on a tiny training set, remedy by remedy
+codec_transfer unit 07: the natural-photo codecs on medical scans, zero-shot and fine-tuned
 """
 
 from .autoencoder import (
@@ -22,6 +23,7 @@ from .autoencoder import (
            run_overfitting,
            tiny_data,
 )
+from .codec_transfer import codec_transfer, finetune_codec
 from .crossdomain import (
            cross_domain_arms,
            data_efficiency,
@@ -52,8 +54,8 @@ from .runner import (
 )
 from .transfer import natural_photo_data, transfer_arms
 
-__all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "capacity_arms",
-           "cross_domain_arms", "data_efficiency", "fusion_arms", "joint_arms",
+__all__ = ["Arm", "ArmResult", "ExperimentData", "Results", "capacity_arms", "codec_transfer",
+           "cross_domain_arms", "data_efficiency", "finetune_codec", "fusion_arms", "joint_arms",
            "learned_alphas", "learning_rate_arms", "load_domain_data", "loss_arms", "mean_sd",
            "medical_arms", "medical_data", "multitask_table", "natural_photo_data",
            "noise2self_arm", "optimizer_arms", "overfitting_arms", "pretrain_joint",
