@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import resource
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
+from report import finish, print_table  # noqa: E402  (benchmarks/report.py)
 
 from course_utils.experiments import (  # noqa: E402
     capacity_arms,
@@ -119,11 +118,7 @@ def main() -> int:
     show(f"no remedy, seed {args.seeds[0]}: training PSNR (from the MSE loss) against "
          "validation PSNR, epoch by epoch", out["overfitting curve"])
 
-    out["seconds"] = time.perf_counter() - start
-    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n{out['seconds'] / 60:.1f} min, peak resident memory {out['peak_mib']:.0f} MiB, "
-          f"{out['threads']} torch thread(s)")
-    write_json(args.json, out)
+    finish(out, start, args.json)
     return 0
 
 

@@ -18,7 +18,6 @@ learned curve against JPEG, and fine-tuned against zero-shot. The peak resident 
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
+from report import finish, print_table  # noqa: E402  (benchmarks/report.py)
 
 from course_utils.data import domain_images  # noqa: E402
 from course_utils.experiments import codec_transfer  # noqa: E402
@@ -69,11 +68,8 @@ def main() -> int:
     print_table(["curves", "BD-rate (%)"],
                 [[k, "-" if v is None else f"{v:+.1f}"] for k, v in out["bd_rate"].items()])
     out |= {"settings": vars(args) | {"json": str(args.json)}, "hardware": hardware(),
-            "threads": torch.get_num_threads(), "seconds": time.perf_counter() - start,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    print(f"\n{out['seconds'] / 60:.1f} min, peak resident memory {out['peak_mib']:.0f} MiB, "
-          f"{out['threads']} torch thread(s)")
-    write_json(args.json, out)
+            "threads": torch.get_num_threads()}
+    finish(out, start, args.json)
     return 0
 
 

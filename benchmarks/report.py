@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,3 +27,14 @@ def write_json(path: Path | None, data: object) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
+
+
+def finish(out: dict, start: float, path: Path | None) -> None:
+    """End a run: add its ``seconds`` (since ``start``, a ``time.perf_counter()``) and
+    ``peak_mib`` (the process's peak resident memory) to ``out``, print them with
+    ``out["threads"]``, and write ``out`` to ``path`` (:func:`write_json`)."""
+    out["seconds"] = time.perf_counter() - start
+    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n{out['seconds'] / 60:.1f} min, peak resident memory {out['peak_mib']:.0f} MiB, "
+          f"{out['threads']} torch thread(s)")
+    write_json(path, out)

@@ -18,7 +18,6 @@ The peak resident memory of the whole run is printed last.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import print_table, write_json  # noqa: E402  (benchmarks/report.py)
+from report import finish, print_table  # noqa: E402  (benchmarks/report.py)
 
 from course_utils.evaluation.evaluate import (  # noqa: E402
     evaluate_images,
@@ -127,11 +126,7 @@ def main() -> int:
     out["medical versus zero-shot"] = versus(medical_results, zero_shot)
     show("medical: minus zero-shot", out["medical versus zero-shot"])
 
-    out["seconds"] = time.perf_counter() - start
-    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n{out['seconds'] / 60:.1f} min, peak resident memory {out['peak_mib']:.0f} MiB, "
-          f"{out['threads']} torch thread(s)")
-    write_json(args.json, out)
+    finish(out, start, args.json)
     return 0
 
 
