@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import finish, print_table  # noqa: E402  (benchmarks/report.py)
+from report import finish, show  # noqa: E402  (benchmarks/report.py)
 
 from course_utils.experiments import (  # noqa: E402
     capacity_arms,
@@ -45,14 +45,6 @@ from course_utils.experiments import (  # noqa: E402
 )
 
 COLUMNS = ("arm", "PSNR (dB)", "± PSNR", "SSIM", "± SSIM", "parameters", "train time (s)")
-
-
-def show(title: str, rows: list[dict], columns: tuple[str, ...] | None = None) -> None:
-    columns = [c for c in (columns or rows[0]) if c in rows[0]]
-    print(f"\n{title}\n")
-    print_table(columns, [[f"{r[c]:.4f}" if isinstance(r[c], float) and "SSIM" in c else
-                           f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c])
-                           for c in columns] for r in rows])
 
 
 def table(results) -> list[dict]:

@@ -56,9 +56,12 @@ from course_utils.compression.measure import (  # noqa: E402
     code_images,
 )
 from course_utils.compression.rd import bd_rate  # noqa: E402
-from course_utils.data import center_crop, domain_images  # noqa: E402
-from course_utils.images import image_to_tensor  # noqa: E402
-from course_utils.models.compact import decoder_table, smaller_decoders  # noqa: E402
+from course_utils.data import domain_images  # noqa: E402
+from course_utils.models.compact import (  # noqa: E402
+    calibration_latents,
+    decoder_table,
+    smaller_decoders,
+)
 from course_utils.zoo.cards import hardware  # noqa: E402
 from course_utils.zoo.recipes import codec_heldout_scores  # noqa: E402
 from course_utils.zoo.shipped import load_codec, shipped_codecs  # noqa: E402
@@ -156,10 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             codec = load_codec(args.compact)[0]
         except (ValueError, OSError) as err:
             parser.error(str(err))
-        with torch.no_grad():  # activation ranges from the training photos, never the scored
-            calibration = [torch.round(codec.model.g_a(image_to_tensor(center_crop(im, 256),
-                                                                       "rgb")))
-                           for im in domain_images("natural", "train").values()]
+        # the int8 kernels' activation ranges: from the training photos, never the scored ones
+        calibration = calibration_latents(codec.model, domain_images("natural", "train"))
         compact_rows = decoder_table(codec.model, smaller_decoders(codec.model, calibration),
                                      images)
         print(f"\n{codec.name}'s files decoded by smaller decoders (the same bytes)\n")

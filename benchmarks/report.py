@@ -38,3 +38,14 @@ def finish(out: dict, start: float, path: Path | None) -> None:
     print(f"\n{out['seconds'] / 60:.1f} min, peak resident memory {out['peak_mib']:.0f} MiB, "
           f"{out['threads']} torch thread(s)")
     write_json(path, out)
+
+
+def show(title: str, rows: list[dict], columns: Sequence[str] | None = None) -> None:
+    """Print ``title`` and ``rows`` (dicts) as a Markdown table of ``columns`` (default: the
+    first row's keys; a column no row has is left out): floats with 4 decimals in SSIM
+    columns, 2 elsewhere."""
+    columns = [c for c in (columns or rows[0]) if c in rows[0]]
+    print(f"\n{title}\n")
+    print_table(columns, [[f"{r[c]:.4f}" if isinstance(r[c], float) and "SSIM" in c else
+                           f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c])
+                           for c in columns] for r in rows])

@@ -27,7 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import finish, print_table  # noqa: E402  (benchmarks/report.py)
+from report import finish, show  # noqa: E402  (benchmarks/report.py)
 
 from course_utils.evaluation.evaluate import (  # noqa: E402
     evaluate_images,
@@ -51,18 +51,6 @@ from course_utils.zoo.shipped import load_pretrained  # noqa: E402
 
 MULTITASK = ("denoise-25-gray", "jpeg-10-gray", "deblur-gaussian:1.6,0.01-gray",
              "inpaint-random:0.5-gray")
-
-
-def _fmt(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    columns = list(rows[0])
-    cells = [[f"{v:.4f}" if isinstance(v, float) and "SSIM" in k else
-              f"{v:.2f}" if isinstance(v, float) else str(v) for k, v in r.items()] for r in rows]
-    return columns, cells
-
-
-def show(title: str, rows: list[dict]) -> None:
-    print(f"\n{title}\n")
-    print_table(*_fmt(rows))
 
 
 def main() -> int:

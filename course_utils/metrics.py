@@ -239,7 +239,10 @@ def ssim(
     y = test if test.ndim == 3 else test[..., None]
     maps = []
     for c in range(x.shape[2]):
-        mu_x, mu_y, var_x, var_y, cov_xy = _ssim_statistics(x[..., c], y[..., c], window)
+        # contiguous copies of the channel, as _ssim_by_strips takes: the same code paths,
+        # so both give the same bits on any CPU (a strided view may be filtered otherwise)
+        mu_x, mu_y, var_x, var_y, cov_xy = _ssim_statistics(
+            np.ascontiguousarray(x[..., c]), np.ascontiguousarray(y[..., c]), window)
         numerator = (2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)
         denominator = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
         maps.append(numerator / denominator)

@@ -147,3 +147,13 @@ def test_the_autoencoder_benchmark_prints_every_study(tmp_path):
                                                          "early stopping", "augmentation"}
     assert [r["epoch"] for r in result["overfitting curve"]] == [1, 2]
     assert "each remedy minus no remedy" in done.stdout
+
+
+def test_bce_is_computed_in_float32_even_under_mixed_precision():
+    out = torch.rand(2, 1, 8, 8).clamp(0.01, 0.99)
+    target = torch.rand(2, 1, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = LOSSES["bce"](out.bfloat16(), target)
+    assert loss.dtype == torch.float32
+    assert float(loss) == pytest.approx(float(F.binary_cross_entropy(out.bfloat16().float(),
+                                                                     target)), rel=1e-6)

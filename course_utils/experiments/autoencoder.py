@@ -48,7 +48,14 @@ def optimizer_arms(adam_lr: float = 1e-3, sgd_lr: float = 0.05,
     :math:`v \\leftarrow \\mu v + g`, steps by :math:`-\\eta v` (about :math:`1 / (1 - \\mu)`
     times further along a steady gradient); Adam divides each weight's step by a running
     root mean square of its gradients, so its steps are about :math:`\\eta` whatever the
-    gradient's scale (Kingma and Ba, 2015).
+    gradient's scale.
+
+    References
+    ----------
+    .. [1] B. T. Polyak, "Some methods of speeding up the convergence of iteration methods",
+           USSR Computational Mathematics and Mathematical Physics 4(5), 1964.
+    .. [2] D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+           arXiv:1412.6980
     """
     def sgd(mu: float) -> Callable[[nn.Module], torch.optim.Optimizer]:
         return lambda model: torch.optim.SGD(model.parameters(), lr=sgd_lr, momentum=mu)
@@ -69,13 +76,15 @@ def loss_arms(lr: float = 1e-3) -> list[Arm]:
 
     Binary cross-entropy treats each pixel value in [0, 1] as a probability,
     :math:`-[x \\log \\hat x + (1 - x) \\log (1 - \\hat x)]`, so its autoencoder ends with a
-    sigmoid. Every arm is scored the same way (PSNR and SSIM): a loss is a choice of what
-    to be good at.
+    sigmoid; ``"MSE, sigmoid output"`` has the same sigmoid with MSE, so that the loss and the
+    output layer can be told apart. Every arm is scored the same way (PSNR and SSIM): a loss
+    is a choice of what to be good at.
     """
     return [Arm("MSE", _autoencoder(), lr=lr, loss="mse"),
             Arm("L1", _autoencoder(), lr=lr, loss="l1"),
             Arm("SSIM (1 - SSIM)", _autoencoder(), lr=lr, loss=lambda model: SSIMLoss()),
-            Arm("binary cross-entropy", _autoencoder(sigmoid=True), lr=lr, loss="bce")]
+            Arm("binary cross-entropy", _autoencoder(sigmoid=True), lr=lr, loss="bce"),
+            Arm("MSE, sigmoid output", _autoencoder(sigmoid=True), lr=lr, loss="mse")]
 
 
 def capacity_arms(features: Iterable[int] = (8, 16, 32, 64), lr: float = 1e-3) -> list[Arm]:
@@ -93,8 +102,13 @@ def run_batch_sizes(data: ExperimentData, batches: Sequence[int], *, epochs: int
 
     Larger batches average the gradient over more patches (less noise per step) but take
     fewer steps for the same data; the train-time column says what they cost on this
-    machine. (The linear scaling rule of Goyal et al. 2017 would raise the learning rate
-    with the batch; this study keeps it, to show the batch alone.)
+    machine. (The linear scaling rule [1]_ would raise the learning rate with the batch;
+    this study keeps it, to show the batch alone.)
+
+    References
+    ----------
+    .. [1] P. Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour",
+           2017. arXiv:1706.02677
     """
     results = Results()
     for batch in batches:
@@ -140,7 +154,8 @@ def overfitting_arms(lr: float = 1e-3, weight_decay: float = 1e-4, beta: float =
     """The baseline of the overfitting study and the remedies that need no other data.
 
     - ``"no remedy (last epoch)"``: trained to the end, its last weights kept;
-    - ``"early stopping"``: the same training, the best validation epoch kept;
+    - ``"early stopping"``: the same training, the weights of the best validation epoch
+      kept (training runs to the end; stopping at that epoch would give the same weights);
     - ``"weight decay"``: an L2 penalty :math:`\\tfrac{w_d}{2}\\lVert\\theta\\rVert^2` (Adam's
       ``weight_decay`` adds :math:`w_d \\theta` to each gradient), last epoch;
     - ``"L1 on the code"``: :class:`~course_utils.training.losses.CodeL1Loss`, last epoch;

@@ -20,7 +20,7 @@ import numpy as np
 from torch import nn
 
 from ..compression.codecs import CURVE_QUALITIES
-from ..compression.measure import LearnedCodec, code_images
+from ..compression.measure import CodingResult, LearnedCodec, code_images
 from ..compression.rd import bd_rate
 from ..zoo.recipes import default_recipe, pretrain
 from ..zoo.shipped import load_codec
@@ -44,11 +44,13 @@ def finetune_codec(codec: str, images: Mapping[str, np.ndarray], *, steps: int =
                     progress=progress)
 
 
-def _curve(results) -> tuple[list[float], list[float]]:
+def _curve(results: Sequence[CodingResult]) -> tuple[list[float], list[float]]:
     return [r.mean_bpp for r in results], [r.mean_psnr for r in results]
 
 
-def _bd(reference, test) -> float | None:
+def _bd(reference: Sequence[CodingResult], test: Sequence[CodingResult]) -> float | None:
+    """The BD-rate of ``test`` against ``reference`` (per cent), or None where there is none:
+    fewer than 4 points on a curve, or curves that share no PSNR range."""
     try:
         return bd_rate(*_curve(reference), *_curve(test))
     except ValueError:  # fewer than 4 points, or curves that share no PSNR range
@@ -68,7 +70,7 @@ def codec_transfer(codecs: Sequence[str], train: Mapping[str, np.ndarray],
         photos' PSNR and bpp after fine-tuning (what the codec forgot);
         ``jpeg``: JPEG's points (quality, bpp, PSNR); ``bd_rate``: ``"zero-shot vs JPEG"``,
         ``"fine-tuned vs JPEG"`` and ``"fine-tuned vs zero-shot"`` in per cent (None with
-        fewer than 4 codecs).
+        fewer than 4 codecs, or curves that share no PSNR range).
     """
     rows, zero_shot, tuned = [], [], []
     for name in codecs:

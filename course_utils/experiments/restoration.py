@@ -41,6 +41,7 @@ from ..training.finetune import param_groups
 from ..training.loop import fit
 from ..training.noise2self import Noise2Self
 from ..zoo.shipped import load_pretrained, shipped_model
+from .autoencoder import AUTOENCODER
 from .runner import Arm, ArmResult, ExperimentData, Results, mean_sd
 
 __all__ = ["fusion_arms", "learned_alphas", "medical_arms", "medical_data", "multitask_table",
@@ -70,10 +71,16 @@ def restoration_arms(source: str = "espcn_x3", lr: float = 1e-3, unet: bool = Tr
       ``"U-Net, random encoder"``, ``"U-Net, ImageNet frozen"`` and
       ``"U-Net, ImageNet fine-tuned"`` (encoder at ``encoder_lr_factor * lr``);
     - with ``autoencoder``, ``"denoising autoencoder"``: unit 07's
-      :class:`~course_utils.models.codec.ConvAutoencoder` (a code of 16 maps at a quarter of
-      each side, no skip connection), random weights, trained on the same noisy/clean pairs
-      (Vincent et al. 2008): it rebuilds the whole image through its bottleneck, where the
+      :class:`~course_utils.models.codec.ConvAutoencoder` (gray, otherwise
+      :data:`~course_utils.experiments.autoencoder.AUTOENCODER`: a code of 16 maps at a
+      quarter of each side, no skip connection), random weights, trained on the same
+      noisy/clean pairs [1]_: it rebuilds the whole image through its bottleneck, where the
       other arms predict only the noise.
+
+    References
+    ----------
+    .. [1] P. Vincent, H. Larochelle, Y. Bengio, P.-A. Manzagol, "Extracting and Composing
+           Robust Features with Denoising Autoencoders", ICML 2008.
     """
     arms = [Arm("scratch", lambda: get_model("feature-restorer"), lr=lr, mode="y"),
             Arm("SR source, fine-tuned", _from_source(source, frozen=False), lr=lr, mode="y"),
@@ -92,8 +99,8 @@ def restoration_arms(source: str = "espcn_x3", lr: float = 1e-3, unet: bool = Tr
         ]
     if autoencoder:
         arms.append(Arm("denoising autoencoder",
-                        lambda: get_model("autoencoder", channels=1, code_channels=16,
-                                          levels=2), lr=lr, mode="y"))
+                        lambda: get_model("autoencoder", **{**AUTOENCODER, "channels": 1}),
+                        lr=lr, mode="y"))
     return arms
 
 

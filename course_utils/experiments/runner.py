@@ -76,7 +76,8 @@ class Arm:
         default is RGB, as unit 04's networks. Give ``mode="y"`` for the Y-channel models.
     keep_best : bool
         Keep the weights of the best validation epoch (early stopping, the default) or, if
-        False, the last ones (what training without that remedy gives; unit 07).
+        False, the last ones (what training without that remedy gives; unit 07). A "noisy"
+        arm always keeps its last weights.
     """
 
     name: str

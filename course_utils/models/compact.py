@@ -39,10 +39,12 @@ from torch import nn
 from torch.nn.utils import prune
 
 from ..compression.measure import LearnedCodec, code_images
+from ..data.io import center_crop
+from ..images import image_to_tensor
 
-__all__ = ["conv_layers", "decoder_table", "int8_state_dict", "int8_weights", "prune_l1",
-           "quantize_int8", "quantize_static_int8", "smaller_decoders", "sparsity",
-           "static_int8_available", "weight_file_bytes"]
+__all__ = ["calibration_latents", "conv_layers", "decoder_table", "int8_state_dict",
+           "int8_weights", "prune_l1", "quantize_int8", "quantize_static_int8",
+           "smaller_decoders", "sparsity", "static_int8_available", "weight_file_bytes"]
 
 _CONV = (nn.Conv2d, nn.ConvTranspose2d)
 
@@ -62,7 +64,10 @@ def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, float]:
 
     the rule of ``torch.ao.quantization.default_weight_observer`` (a symmetric min-max
     observer over the whole tensor), so :func:`quantize_static_int8` stores the same
-    integers. The rounding error of each weight is at most :math:`s / 2`.
+    integers. The rounding error of each weight is at most :math:`s / 2`. As PyTorch's
+    kernels do, it computes in float32 and rounds :math:`w \\cdot (1/s)`: the largest weight
+    then lands just inside :math:`\\pm 127.5` and rounds to :math:`\\pm 127` (the example
+    above), where exact arithmetic would give a tie.
 
     Parameters
     ----------
@@ -129,15 +134,20 @@ def prune_l1(model: nn.Module, amount: float) -> nn.Module:
     of smallest magnitude :math:`|w|`, set to zero (``torch.nn.utils.prune.l1_unstructured``,
     made permanent with ``prune.remove``).
 
-    Each layer loses the same fraction: one global threshold would empty small layers such
-    as the decoder's last, three-channel one, whose weights are the largest in a few places
-    and the smallest in most.
+    Each layer loses the same fraction: with one threshold for the whole network, a layer
+    whose weights are mostly smaller than the others' (as a decoder's last, three-channel
+    one can be) could lose nearly all of them.
 
     Parameters
     ----------
     model : nn.Module
     amount : float in [0, 1)
         Fraction of every convolution's weights to zero.
+
+    References
+    ----------
+    .. [1] S. Han, J. Pool, J. Tran, W. J. Dally, "Learning both Weights and Connections for
+           Efficient Neural Networks", NeurIPS 2015. arXiv:1506.02626
     """
     if not 0 <= amount < 1:
         raise ValueError(f"amount is the fraction of weights to prune, in [0, 1); got {amount}.")
@@ -187,6 +197,9 @@ def quantize_static_int8(network: nn.Sequential,
     Each convolution is wrapped between a quantise and a dequantise step; every other layer
     (the codec's GDN, whose square root has no int8 kernel) stays float32. The weights are
     quantised per tensor: PyTorch has no per-channel int8 kernel for transposed convolutions.
+    The activations use the engine's default observer; on x86 (fbgemm) it keeps them to 7 bits
+    (``reduce_range``, which avoids an overflow in those kernels' 16-bit sums), on ARM
+    (qnnpack) to 8.
 
     Parameters
     ----------
@@ -219,8 +232,10 @@ def quantize_static_int8(network: nn.Sequential,
     # teaches still works in the locked torch; the warnings are about the API, not about this
     # computation, so they are silenced for its calls alone (an optional import, here).
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.filterwarnings("ignore", message=".*torch.ao.quantization is deprecated",
+                                category=DeprecationWarning)
+        # its observers' and quantized tensors' own API notices, raised inside torch.ao
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\.")
         from torch.ao import quantization as tq  # optional: a future PyTorch removes it
 
         engine = torch.backends.quantized.engine
@@ -250,6 +265,16 @@ def _quantized_weights(model: nn.Module) -> list[torch.Tensor]:
             if callable(getattr(m, "weight", None)) and hasattr(m, "scale")]
 
 
+@torch.no_grad()
+def calibration_latents(codec: nn.Module, images: Mapping[str, np.ndarray],
+                        side: int = 256) -> list[torch.Tensor]:
+    """The rounded latents :math:`\\hat y = \\mathrm{round}(g_a(x))` of centred crops of
+    ``side`` pixels of ``images`` (RGB), the inputs :func:`quantize_static_int8` sets a
+    decoder's activation ranges on. Give it training images, never the ones scored."""
+    return [torch.round(codec.g_a(image_to_tensor(center_crop(image, side), "rgb")))
+            for image in images.values()]
+
+
 def smaller_decoders(codec: nn.Module, calibration: Iterable[torch.Tensor],
                      prune_amounts: Sequence[float] = (0.1, 0.3, 0.5)) -> dict[str, nn.Module]:
     """The decoder :math:`g_s` of a learned codec and its smaller versions, by label:
@@ -272,8 +297,9 @@ def decoder_table(codec: nn.Module, decoders: Mapping[str, nn.Module],
     compressed by ``codec`` and decoded with that decoder in place of its own.
 
     Rows: ``decoder``; ``file (kB)`` and ``deflated (kB)``, the decoder's weights as a
-    safetensors file, plain and zip-compressed (:func:`weight_file_bytes`; an int8 decoder
-    as :func:`int8_state_dict` stores it); the files' mean ``bpp`` (the same for every
+    safetensors file, plain and zip-compressed (:func:`weight_file_bytes`; for both int8
+    decoders the file of :func:`int8_state_dict`, the integers they share, without the int8
+    kernels' few activation scales); the files' mean ``bpp`` (the same for every
     decoder), ``PSNR (dB)``, ``SSIM``, ``change (dB)`` against the first decoder, and the
     mean ``decode (ms)`` per image (range decoding and the decoder).
     """

@@ -26,15 +26,25 @@ from ..metrics import ssim_torch
 from ..models.backbones import as_encoder, load_backbone, stage_features
 from ..models.freeze import freeze
 
-__all__ = ["LOSSES", "CodeL1Loss", "PerceptualLoss", "SSIMLoss"]
+__all__ = ["LOSSES", "CodeL1Loss", "PerceptualLoss", "SSIMLoss", "binary_cross_entropy"]
+
+
+def binary_cross_entropy(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of images in [0, 1], each pixel value a probability:
+    :math:`-\\tfrac{1}{N}\\sum_i [x_i \\log \\hat x_i + (1 - x_i) \\log (1 - \\hat x_i)]`.
+
+    ``output`` must be in [0, 1] too (a model with a sigmoid last layer; torch refuses other
+    values). Computed in float32 outside mixed precision: CUDA's autocast refuses it, as
+    float16 logarithms near 0 and 1 lose too much."""
+    with torch.autocast(device_type=output.device.type, enabled=False):
+        return F.binary_cross_entropy(output.float(), target.float())
+
 
 #: Pixel losses by name.
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "mse": F.mse_loss,
     "l1": F.l1_loss,
-    # -[y log x + (1 - y) log(1 - x)], each pixel a probability: for [0, 1] images and a
-    # model whose output is one too (a sigmoid last layer); torch refuses values outside
-    "bce": F.binary_cross_entropy,
+    "bce": binary_cross_entropy,
 }
 
 
@@ -114,12 +124,12 @@ class PerceptualLoss(nn.Module):
 class CodeL1Loss:
     """A pixel loss plus an L1 penalty on the code of an autoencoder (a *sparse* code).
 
-    .. math:: \\mathcal{L} = \\ell(\\hat x, x) + \beta \\, \frac{1}{|z|} \\sum_i |z_i|,
+    .. math:: \\mathcal{L} = \\ell(\\hat x, x) + \\beta \\, \\frac{1}{|z|} \\sum_i |z_i|,
               \\qquad z = E(x)
 
     The code :math:`z` is read from ``model.encoder``'s output on each forward pass (a
     forward hook), so the loss works with :func:`~course_utils.training.loop.fit` unchanged:
-    build it for the model being trained, ``CodeL1Loss(model, beta=1e-3)``.
+    build it for the model being trained, ``CodeL1Loss(model, beta=1e-2)``.
 
     Parameters
     ----------
@@ -138,7 +148,7 @@ class CodeL1Loss:
            section 14.2.1 (sparse autoencoders).
     """
 
-    def __init__(self, model: nn.Module, beta: float = 1e-3, pixel: str = "mse") -> None:
+    def __init__(self, model: nn.Module, beta: float = 1e-2, pixel: str = "mse") -> None:
         if not hasattr(model, "encoder"):
             raise ValueError("CodeL1Loss needs a model with an `encoder` sub-module, such as "
                              "course_utils.models.codec.ConvAutoencoder.")
@@ -149,7 +159,7 @@ class CodeL1Loss:
         self.beta, self.pixel, self.code = beta, LOSSES[pixel], None
         model.encoder.register_forward_hook(self._keep_code)
 
-    def _keep_code(self, module: nn.Module, inputs, output: torch.Tensor) -> None:
+    def _keep_code(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         self.code = output
 
     def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
