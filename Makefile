@@ -18,6 +18,8 @@
 #   make test-bm3d     set up, then add the optional bm3d package (non-commercial licence,
 #                      so outside the lock) in build/bm3d and run the tests that use it
 #   make lint          set up, then ruff over the code and the notebooks
+#   make student       set up, then write student copies of the notebooks to build/student/
+#                      (solutions and written answers taken out, outputs cleared)
 #   make env           set up only, and print the environment's path
 #   make clean         delete build/ (HTML copies, benchmark results, screenshots)
 #   make help          print this list (also what a bare `make` does)
@@ -53,7 +55,7 @@ BROWSER_TEST_ARGS ?=
 # on purpose, so pass --allow-root when the user id is 0 (and only then).
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help env lab test test-bm3d browser-test lint html bench clean
+.PHONY: help env lab test test-bm3d browser-test lint html student bench clean
 
 help:
 	@sed -n -e 's/^#   make /make /p' -e 's/^#   \(      *\)/\1/p' Makefile
@@ -99,6 +101,11 @@ lint:
 # scripts/nbrun.py.)
 html:
 	@$(IN_ENV) python scripts/build_html.py --output-dir build/html --timeout $(CELL_TIMEOUT)
+
+# One source: solution cells are tagged "solution", written answers are <details> blocks
+# (scripts/make_student.py); tests/test_student.py runs every copy top to bottom.
+student:
+	@$(IN_ENV) python scripts/make_student.py --output-dir build/student
 
 # The bm3d package and its bm4d engine, pinned here and not in requirements.lock: their licence
 # allows non-commercial use only, so `make lab` and `make test` never install them.

@@ -30,7 +30,8 @@ def attempted(answer: Any, exercise: int) -> bool:
     """``False`` (after saying how to go on) while ``answer`` is still the placeholder ``...``."""
     if answer is Ellipsis:
         print(f"Exercise {exercise}: no answer yet. Replace the ... in the cell above with "
-              "yours and run both cells again; the solution is in the collapsed cell below.")
+              "yours and run both cells again; the solution is in the folded cell below "
+              "(not in a student copy: ask your instructor).")
         return False
     return True
 
