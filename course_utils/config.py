@@ -68,6 +68,9 @@ def pick(fast: T, full: T) -> T:
     return fast if fast_mode() else full
 
 
-#: Where the course lives; the notebooks' launch badges and Colab setup cell point here.
+#: Where the course lives (GitHub ``owner/name``) and the branch the launch badges open: the
+#: one setting behind every notebook's badges and Colab set-up cell and README's clone command.
+#: A fork changes these two lines and runs ``python scripts/sync_setup_cell.py``.
 REPO = "tl-recon/transfer-learning-image-reconstruction"
+BRANCH = "main"
 REPO_GIT = f"https://github.com/{REPO}.git"

@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_utils.config import BRANCH, REPO, REPO_GIT
+
 ROOT = Path(__file__).resolve().parent.parent
 _SPEC = importlib.util.spec_from_file_location("sync_setup_cell",
                                                ROOT / "scripts" / "sync_setup_cell.py")
@@ -214,3 +216,31 @@ def test_discussion_questions_have_collapsed_answers(path):
             assert "<details>" in text and "<summary>" in text, (
                 f"exercise {number} asks a question: give its answer in "
                 "<details><summary>Answer</summary> ... </details>")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_launch_badges_open_this_notebook_of_the_course_setting(path):
+    """The badges come from course_utils.config.REPO and BRANCH (scripts/sync_setup_cell.py)."""
+    first = read(path).cells[0].source
+    assert (f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/"
+            f"{path.name})") in first
+    assert f"https://mybinder.org/v2/gh/{REPO}/{BRANCH}?labpath=notebooks%2F{path.name})" in first
+    assert f'repo = "{REPO_GIT}"' in sync_setup_cell.SETUP_CELL
+
+
+def test_readme_clones_and_launches_the_course_setting():
+    readme = (ROOT / "README.md").read_text()
+    assert f"git clone {REPO_GIT}" in readme
+    launches = re.findall(r"https://(?:colab\.research\.google\.com/github|mybinder\.org/v2/gh)"
+                          r"/[^)\s]+", readme)
+    assert launches and all(f"/{REPO}/" in url for url in launches), launches
+
+
+def test_a_fork_sets_one_repository_and_every_link_follows():
+    readme = (ROOT / "README.md").read_text()
+    title = read(NOTEBOOKS[0]).cells[0].source
+    for text in (readme, title):
+        forked = sync_setup_cell.point_links(text, "someone/my-fork", "dev")
+        assert REPO not in forked
+        assert "someone/my-fork" in forked
+    assert sync_setup_cell.point_links(readme) == readme, "README is not in sync: run the script"
