@@ -14,6 +14,9 @@ is installed (``--no-deps --no-index``). So the dependencies come from the lock;
 is the wheel's own contents: that ``course_utils`` is imported from the new environment's
 site-packages, not from the checkout, and that the registry and the model come from the wheel
 (no download: the cache folder stays empty and any connection goes to a closed local port).
+
+Binder's path is tested the same way: ``postBuild`` runs in a copy of the checkout with a fresh
+environment first on ``PATH`` (repo2docker itself cannot run here).
 """
 
 from __future__ import annotations
@@ -160,3 +163,39 @@ def test_a_wheel_install_runs_evaluate_with_a_shipped_model(wheel, tmp_path):
     ours = evaluate_folder(work / "hr", "sr-x3", model_method(load_pretrained(MODEL)[0]))
     assert scores["mean_psnr"] == pytest.approx(ours.mean_psnr, abs=1e-6)
     assert scores["mean_psnr"] > 30, scores
+
+
+def test_postbuild_installs_the_course_as_binder_runs_it(tmp_path):
+    """repo2docker cannot run here: run postBuild as Binder does (bash, in the repository root,
+    after environment.yml's packages) in a copy of the checkout, with a fresh venv first on
+    PATH. It must install the course editable (``import course_utils`` from the copy, from any
+    folder) and put the course's JupyterLab settings where JupyterLab reads them."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("pyproject.toml", "README.md", "postBuild"):
+        shutil.copy2(ROOT / name, repo / name)
+    for folder in ("course_utils", "scripts/lab-settings"):
+        shutil.copytree(ROOT / folder, repo / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp_path)
+    python = venv / "bin" / "python"
+    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                     tmp_path).stdout.strip())
+    locked = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "locked_environment.pth").write_text("\n".join(sorted(locked)) + "\n")
+    lab = tmp_path / "lab"  # JupyterLab's application folder, as Binder's image has its own
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(PATH=f"{venv / 'bin'}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
+               JUPYTERLAB_DIR=str(lab), PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0",
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    _run(["bash", "postBuild"], repo, env)
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    found = _run([python, "-c", "import course_utils; print(course_utils.__file__)"], elsewhere,
+                 env).stdout.strip()
+    assert Path(found).resolve() == (repo / "course_utils" / "__init__.py").resolve()
+    course_settings = ROOT / "scripts" / "lab-settings" / "overrides.json"
+    assert (lab / "settings" / "overrides.json").read_text() == course_settings.read_text()
