@@ -99,8 +99,8 @@ def test_the_wheel_holds_the_shipped_data(wheel):
     assert "course_utils/assets/README.md" in on_disk
 
 
-def _clean_environment(tmp_path: Path, wheel: Path) -> Path:
-    """A fresh venv that sees the lock's packages (a .pth file), with only the wheel installed.
+def _venv_seeing_the_lock(tmp_path: Path) -> Path:
+    """A fresh venv (no pip of its own) that sees the lock's packages through a .pth file.
 
     Returns its python.
     """
@@ -111,6 +111,12 @@ def _clean_environment(tmp_path: Path, wheel: Path) -> Path:
                      tmp_path).stdout.strip())
     locked = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (site / "locked_environment.pth").write_text("\n".join(sorted(locked)) + "\n")
+    return python
+
+
+def _clean_environment(tmp_path: Path, wheel: Path) -> Path:
+    """:func:`_venv_seeing_the_lock` with only the wheel installed. Returns its python."""
+    python = _venv_seeing_the_lock(tmp_path)
     _run([python, "-m", "pip", "install", "--no-deps", "--no-index",
           "--disable-pip-version-check", "-q", wheel], tmp_path)
     return python
@@ -177,13 +183,8 @@ def test_postbuild_installs_the_course_as_binder_runs_it(tmp_path):
     for folder in ("course_utils", "scripts/lab-settings"):
         shutil.copytree(ROOT / folder, repo / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp_path)
-    python = venv / "bin" / "python"
-    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                     tmp_path).stdout.strip())
-    locked = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (site / "locked_environment.pth").write_text("\n".join(sorted(locked)) + "\n")
+    python = _venv_seeing_the_lock(tmp_path)
+    venv = python.parent.parent
     lab = tmp_path / "lab"  # JupyterLab's application folder, as Binder's image has its own
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
