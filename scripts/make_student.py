@@ -10,9 +10,10 @@ their solutions once, in two ways:
 - a question's written answer is a ``<details><summary>Answer</summary> ... </details>`` block
   in a markdown cell (``Answers`` for several).
 
-A student copy replaces each solution cell by a short note in its place, so the exercise keeps
-its shape (the task, the answer cell with ``...``, the check), and each answer block by a
-note; it clears every output, execution count and saved widget state. The checks need no
+A student copy replaces each solution (one cell or several in a row) by a short note in its
+place, so the exercise keeps its shape (the task, the answer cell with ``...``, the check),
+and each answer block by a note; it drops the launch badges (they open the instructor
+notebooks) and clears every output, execution count and saved widget state. The checks need no
 solution: while an answer is ``...`` they say how to go on (``course_utils.exercises``), so a
 student copy runs top to bottom. Copies are written atomically (a temporary file, then a
 rename): build/student/ never holds half a notebook.
@@ -32,11 +33,13 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: A question's written answer in a markdown cell.
-ANSWER_BLOCK = re.compile(r"<details><summary>Answers?</summary>.*?</details>", re.DOTALL)
-SOLUTION_NOTE = ("**Solution:** not in the student copy. Your instructor has it; studying on "
-                 "your own, the course's notebook of the same name (in `notebooks/` of the "
-                 "repository) has it, folded.")
+#: A question's written answer in a markdown cell (any attributes, any case; the template test
+#: requires every ``<details`` block of a notebook to be one of these).
+ANSWER_BLOCK = re.compile(r"<details[^>]*>\s*<summary>\s*Answers?\s*</summary>.*?</details>",
+                          re.DOTALL | re.IGNORECASE)
+#: The launch badges of the first cell: they open the instructor notebooks, solutions included.
+BADGE = re.compile(r"^\[!\[(Open In Colab|Binder)\]\(.*\n?", re.MULTILINE)
+SOLUTION_NOTE = "**Solution:** not in the student copy; your instructor has it."
 ANSWER_NOTE = "*(The written answer is not in the student copy; ask your instructor.)*"
 
 
@@ -48,9 +51,12 @@ def is_solution(cell: dict) -> bool:
 def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student copy of the instructor notebook ``nb`` (which is not changed)."""
     nb = copy.deepcopy(nb)
+    nb.cells[0].source = BADGE.sub("", nb.cells[0].source)
     cells = []
     for cell in nb.cells:
         if is_solution(cell):
+            if cells and cells[-1].source == SOLUTION_NOTE:
+                continue  # a solution of several cells: one note
             note = nbformat.v4.new_markdown_cell(SOLUTION_NOTE)
             if cell.get("id"):
                 note.id = cell.id  # the same place in the notebook, the same cell id

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from course_utils.config import BRANCH, REPO, REPO_GIT  # noqa: E402
 
 #: The first code cell of every notebook: a local checkout, Colab or Binder.
-SETUP_CELL = f'''\
+SETUP_CELL = '''\
 # Local checkout, Colab or Binder: install the course package only where it is missing.
 import importlib.util
 import subprocess
@@ -35,14 +35,16 @@ from pathlib import Path
 
 if importlib.util.find_spec("course_utils") is None:
     if "google.colab" in sys.modules:  # Colab: fetch the course; pip keeps Colab's own torch
-        repo = "{REPO_GIT}"
-        subprocess.run(["git", "clone", "-q", "--depth", "1", repo, "/content/course"], check=True)
+        repo = "REPO_GIT"
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "BRANCH", repo,
+                        "/content/course"], check=True)
         # with the readers and the packages that ship the target domains' scans (unit 05)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e",
                         "/content/course[medical,satellite]"], check=True)
         sys.path.insert(0, "/content/course")
     else:  # a checkout (Binder, laptop): notebooks/ sits beside course_utils/
-        sys.path.insert(0, str(Path.cwd().parent))'''
+        sys.path.insert(0, str(Path.cwd().parent))'''.replace("REPO_GIT", REPO_GIT).replace(
+    "BRANCH", BRANCH)  # a placeholder, not an f-string: the cell may hold braces of its own
 
 
 #: The links that name the repository: Colab's and Binder's launch URLs (their path kept) and
@@ -86,6 +88,9 @@ def _replace(path: Path, write) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", REPO) or not re.fullmatch(r"[\w.-]+", BRANCH):
+        parser.error(f"course_utils.config: REPO must be GitHub's owner/name and BRANCH a "
+                     f"branch name without '/' (the badges' URLs), got {REPO!r}, {BRANCH!r}.")
     parser.add_argument("--check", action="store_true", help="only report differing copies")
     args = parser.parse_args()
     differing = []

@@ -189,6 +189,8 @@ def test_postbuild_installs_the_course_as_binder_runs_it(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.update(PATH=f"{venv / 'bin'}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
+               # offline: no index, and no build isolation (pip reads PIP_NO_BUILD_ISOLATION
+               # inverted: "0" turns isolation off), so the lock's setuptools builds it
                JUPYTERLAB_DIR=str(lab), PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0",
                PIP_DISABLE_PIP_VERSION_CHECK="1")
     _run(["bash", "postBuild"], repo, env)

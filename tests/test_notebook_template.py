@@ -226,6 +226,7 @@ def test_launch_badges_open_this_notebook_of_the_course_setting(path):
             f"{path.name})") in first
     assert f"https://mybinder.org/v2/gh/{REPO}/{BRANCH}?labpath=notebooks%2F{path.name})" in first
     assert f'repo = "{REPO_GIT}"' in sync_setup_cell.SETUP_CELL
+    assert f'"--branch", "{BRANCH}"' in sync_setup_cell.SETUP_CELL
 
 
 def test_readme_clones_and_launches_the_course_setting():
