@@ -20,6 +20,9 @@
 #   make lint          set up, then ruff over the code and the notebooks
 #   make student       set up, then write student copies of the notebooks to build/student/
 #                      (solutions and written answers taken out, outputs cleared)
+#   make site          set up, then build the course website in build/site/ (Sphinx and
+#                      myst-nb: the notebooks executed, through a cache; COURSE_FAST=1 for
+#                      fast mode), failing on a failed cell or a broken internal link
 #   make env           set up only, and print the environment's path
 #   make clean         delete build/ (HTML copies, benchmark results, screenshots)
 #   make help          print this list (also what a bare `make` does)
@@ -55,7 +58,7 @@ BROWSER_TEST_ARGS ?=
 # on purpose, so pass --allow-root when the user id is 0 (and only then).
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help env lab test test-bm3d browser-test lint html student bench clean
+.PHONY: help env lab test test-bm3d browser-test lint html student site bench clean
 
 help:
 	@sed -n -e 's/^#   make /make /p' -e 's/^#   \(      *\)/\1/p' Makefile
@@ -106,6 +109,12 @@ html:
 # (scripts/make_student.py); tests/test_student.py runs every copy top to bottom.
 student:
 	@$(IN_ENV) python scripts/make_student.py --output-dir build/student
+
+# The website: docs/site/conf.py says what it holds and why Sphinx with myst-nb. Executed
+# notebooks are cached in build/jupyter_cache/{fast,full}: an unchanged notebook is not re-run.
+site:
+	@$(IN_ENV) sphinx-build -W --keep-going -q -b html -c docs/site . build/site
+	@echo "site: build/site/index.html"
 
 # The bm3d package and its bm4d engine, pinned here and not in requirements.lock: their licence
 # allows non-commercial use only, so `make lab` and `make test` never install them.
