@@ -44,13 +44,8 @@ from course_utils.experiments import (  # noqa: E402
     versus,
 )
 
-COLUMNS = ("arm", "PSNR (dB)", "± PSNR", "SSIM", "± SSIM", "parameters", "train time (s)")
-
-
-def table(results) -> list[dict]:
-    """:func:`summarize`'s rows, each with its model's number of parameters."""
-    return [row | {"parameters": f"{results.runs(row['arm'])[0].trainable:,}"}
-            for row in summarize(results)]
+COLUMNS = ("arm", "PSNR (dB)", "± PSNR", "SSIM", "± SSIM", "trainable parameters",
+           "train time (s)")
 
 
 def main() -> int:
@@ -83,20 +78,20 @@ def main() -> int:
                capacity_arms()}
     for study, arms in studies.items():
         results = run_arms(arms, data, epochs=args.epochs, seeds=args.seeds, progress=False)
-        out[study] = table(results)
+        out[study] = summarize(results)
         show(f"{study}: {budget}", out[study], COLUMNS)
 
     samples = args.steps * args.batch
     results = run_batch_sizes(data, args.batches, epochs=args.epochs, samples_per_epoch=samples,
                               seeds=args.seeds, progress=False)
-    out["batch size"] = table(results)
+    out["batch size"] = summarize(results)
     show(f"batch size: {samples} patches per epoch, {args.epochs} epochs (the steps are "
          f"{samples} / batch), Adam lr 1e-3, {args.patch}px, seeds {args.seeds}",
          out["batch size"], COLUMNS)
 
     tiny = tiny_data(data, args.tiny_crops, args.patch, args.steps)
     results = run_overfitting(tiny, epochs=args.tiny_epochs, seeds=args.seeds, progress=False)
-    out["overfitting"] = table(results)
+    out["overfitting"] = summarize(results)
     show(f"overfitting: {args.tiny_crops} fixed {args.patch}px crops, "
          f"{args.tiny_epochs * args.steps} steps of batch {tiny.batch}, the same held-out crops",
          out["overfitting"], COLUMNS)
